@@ -1,0 +1,11 @@
+/* PLACEHOLDER: replaced by the real kernel before issue 2 lands */
+#include "cpu-ops.h"
+
+void lf_cpu_linear (LfOps *a0, const LfTensor *a1, const LfTensor *a2, const LfTensor *a3, LfTensor *a4)
+{
+  (void) a1;
+  (void) a2;
+  (void) a3;
+  (void) a4;
+  lf_ops_fail (a0, LF_STATUS_INVALID, "linear: placeholder");
+}

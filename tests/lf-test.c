@@ -1,0 +1,146 @@
+/* lf-test.c: see lf-test.h. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "cpu-ops.h"
+#include "lf-test.h"
+
+float *
+lf_test_alloc_f32 (int64_t n)
+{
+  return g_new (float, MAX (n, 1));
+}
+
+double *
+lf_test_alloc_f64 (int64_t n)
+{
+  return g_new (double, MAX (n, 1));
+}
+
+void
+lf_test_fill_uniform (float *x, int64_t n, double lo, double hi)
+{
+  for (int64_t i = 0; i < n; i++)
+    x[i] = (float) g_test_rand_double_range (lo, hi);
+}
+
+void
+lf_test_poison (float *x, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    x[i] = NAN;
+}
+
+double
+lf_test_max_abs (const double *x, int64_t n)
+{
+  double m = 0.0;
+
+  for (int64_t i = 0; i < n; i++)
+    m = MAX (m, fabs (x[i]));
+  return m;
+}
+
+void
+lf_test_assert_close (const char   *what,
+                      const float  *got,
+                      const double *ref,
+                      int64_t       n,
+                      double        rtol,
+                      double        atol)
+{
+  int64_t first_bad = -1;
+  double  max_abs = 0.0, max_rel = 0.0;
+
+  for (int64_t i = 0; i < n; i++)
+    {
+      const double d = fabs ((double) got[i] - ref[i]);
+
+      if (isnan (got[i]) || isnan (d) || d > atol + rtol * fabs (ref[i]))
+        if (first_bad < 0)
+          first_bad = i;
+      if (! isnan (d))
+        {
+          max_abs = MAX (max_abs, d);
+          if (ref[i] != 0.0)
+            max_rel = MAX (max_rel, d / fabs (ref[i]));
+        }
+    }
+  if (first_bad >= 0)
+    {
+      g_test_message ("%s: mismatch at %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                      ": got %.9g, expected %.9g (rtol %g, atol %g); "
+                      "max abs err %.3g, max rel err %.3g",
+                      what, first_bad, n, (double) got[first_bad],
+                      ref[first_bad], rtol, atol, max_abs, max_rel);
+      g_test_fail_printf ("%s: %" G_GINT64_FORMAT " differs: got %.9g, "
+                          "expected %.9g",
+                          what, first_bad, (double) got[first_bad],
+                          ref[first_bad]);
+    }
+}
+
+void
+lf_test_assert_close_scaled (const char   *what,
+                             const float  *got,
+                             const double *ref,
+                             int64_t       n,
+                             double        rtol)
+{
+  lf_test_assert_close (what, got, ref, n, rtol,
+                        rtol * lf_test_max_abs (ref, n));
+}
+
+LfOps *
+lf_test_cpu_ops_new (int n_threads, size_t scratch_bytes)
+{
+  LfOps *ops = g_new0 (LfOps, 1);
+  void  *scratch = NULL;
+
+  lf_cpu_ops_init (ops, n_threads);
+  if (scratch_bytes == 0)
+    scratch_bytes = lf_cpu_ops_scratch_hint (n_threads);
+  g_assert_cmpint (posix_memalign (&scratch, 64, scratch_bytes), ==, 0);
+  ops->scratch       = scratch;
+  ops->scratch_bytes = scratch_bytes;
+  return ops;
+}
+
+void
+lf_test_cpu_ops_free (LfOps *ops)
+{
+  if (ops == NULL)
+    return;
+  free (ops->scratch);
+  g_free (ops);
+}
+
+void
+lf_test_assert_ops_ok (LfOps *ops)
+{
+  if (ops->status != LF_STATUS_OK)
+    g_test_fail_printf ("op failed (status %d): %s", (int) ops->status,
+                        ops->message);
+}
+
+char *
+lf_test_conformance_dir (const char *set)
+{
+  const char *root = g_getenv ("LF_CONFORMANCE_DIR");
+  char       *dir;
+
+  if (root == NULL || *root == '\0')
+    root = LF_TEST_CONFORMANCE_DIR;
+  dir = g_build_filename (root, set, NULL);
+  if (! g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_autofree char *msg = g_strdup_printf (
+          "conformance set %s not found (set LF_CONFORMANCE_DIR)", dir);
+      g_test_skip (msg);
+      g_free (dir);
+      return NULL;
+    }
+  return dir;
+}

@@ -1,0 +1,57 @@
+/* lf-test.h: helpers shared by every test program: fresh random inputs,
+ * poisoned outputs, and the |got − ref| ≤ atol + rtol·|ref| comparison with a
+ * report of the first mismatch and the max abs/rel error (karpathy/llm.c
+ * dev/cuda/common.h validate_result). Random values come from GLib's test
+ * RNG, seeded afresh each run; the seed is in the TAP output to replay with
+ * --seed.
+ */
+#ifndef LF_TEST_H
+#define LF_TEST_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "lf-ops.h"
+
+G_BEGIN_DECLS
+
+float  *lf_test_alloc_f32 (int64_t n);    /* g_free */
+double *lf_test_alloc_f64 (int64_t n);    /* g_free */
+void    lf_test_fill_uniform (float *x, int64_t n, double lo, double hi);
+void    lf_test_poison (float *x, int64_t n);  /* NaN everywhere */
+double  lf_test_max_abs (const double *x, int64_t n);
+
+/* Asserts |got_i − ref_i| ≤ atol + rtol·|ref_i| for all i and that got has
+ * no NaN (an unwritten poisoned output). On failure prints @what, the first
+ * bad index with both values, and the max abs/rel error, then fails the
+ * test. */
+void lf_test_assert_close (const char   *what,
+                           const float  *got,
+                           const double *ref,
+                           int64_t       n,
+                           double        rtol,
+                           double        atol);
+
+/* The usual scale-aware form: atol = rtol · max|ref| (errors of sums near
+ * zero are judged against the output's magnitude). */
+void lf_test_assert_close_scaled (const char   *what,
+                                  const float  *got,
+                                  const double *ref,
+                                  int64_t       n,
+                                  double        rtol);
+
+/* A CPU op table with @n_threads threads and @scratch_bytes of scratch
+ * (0: the backend's hint). Free with lf_test_cpu_ops_free. */
+LfOps *lf_test_cpu_ops_new (int n_threads, size_t scratch_bytes);
+void   lf_test_cpu_ops_free (LfOps *ops);
+
+/* Asserts that no op failure was recorded, printing the message if one was. */
+void lf_test_assert_ops_ok (LfOps *ops);
+
+/* The conformance set folder (LF_CONFORMANCE_DIR, else the build's
+ * default), or NULL after g_test_skip() when it is absent. */
+char *lf_test_conformance_dir (const char *set);
+
+G_END_DECLS
+
+#endif /* LF_TEST_H */
