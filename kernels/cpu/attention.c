@@ -55,12 +55,12 @@ attn_check (LfOps          *ops,
         ops, "attention", "heads must divide the channels of q and v, q is", q);
   if (g->k.cols != g->q.cols || g->k.batch != g->q.batch || g->k.rows < 1)
     return lf_cpu_invalid (ops, "attention",
-                           "k must be (B, Nk ≥ 1, H·D) like q, got", k);
+                           "k must be (B, Nk >= 1, H*D) like q, got", k);
   if (g->v.batch != g->q.batch || g->v.rows != g->k.rows)
-    return lf_cpu_invalid (ops, "attention", "v must be (B, Nk, H·Dv), got", v);
+    return lf_cpu_invalid (ops, "attention", "v must be (B, Nk, H*Dv), got", v);
   if (g->y.batch != g->q.batch || g->y.rows != g->q.rows
       || g->y.cols != g->v.cols || (g->y.batch > 1 && g->y.batch_stride == 0))
-    return lf_cpu_invalid (ops, "attention", "y must be (B, Nq, H·Dv), got", y);
+    return lf_cpu_invalid (ops, "attention", "y must be (B, Nq, H*Dv), got", y);
   g->heads = heads;
   g->D = g->q.cols / heads;
   g->Dv = g->v.cols / heads;

@@ -45,7 +45,7 @@ conv_check (LfOps                *ops,
   if (p == NULL || p->stride < 1 || p->dilation < 1 || p->pad_top < 0
       || p->pad_bottom < 0 || p->pad_left < 0 || p->pad_right < 0)
     return lf_cpu_invalid (ops, "conv2d",
-                           "stride and dilation must be ≥ 1 and padding ≥ 0 "
+                           "stride and dilation must be >= 1 and padding >= 0 "
                            "for w",
                            w);
   *g = (ConvGeom){ .B = x->shape[0],
@@ -165,7 +165,7 @@ conv_chunk_rows (LfOps *ops, const ConvGeom *g)
     {
       lf_ops_fail (ops, LF_STATUS_NO_SCRATCH,
                    "conv2d: one output row needs %lld bytes of scratch "
-                   "(C_in·KH·KW = %lld, W_out = %lld), %zu given",
+                   "(C_in*KH*KW = %lld, W_out = %lld), %zu given",
                    (long long)(per_row * (int64_t)sizeof (float)),
                    (long long)g->K, (long long)g->W_out, ops->scratch_bytes);
       return 0;

@@ -31,8 +31,8 @@ gemm_check (
 
   if (a_rows != g->c.rows || b_cols != g->c.cols || a_cols != b_rows)
     return lf_cpu_invalid (ops, "gemm",
-                           "op(a), op(b) and c do not chain as (M, K)·(K, N) "
-                           "→ (M, N); c is",
+                           "op(a), op(b) and c do not chain as (M, K)*(K, N) "
+                           "-> (M, N); c is",
                            c);
   /* A batch of 1 (2-D, or 3-D of one matrix) broadcasts over c's batch. */
   if (g->a.batch != g->c.batch && g->a.batch != 1)

@@ -45,16 +45,16 @@ linatt_check (LfOps          *ops,
       || g->q.cols == 0 || g->v.cols == 0 || g->q.rows < 1)
     return lf_cpu_invalid (ops, op,
                            "heads must divide the channels of q and v, and "
-                           "N ≥ 1; q is",
+                           "N >= 1; q is",
                            q);
   if (g->k.batch != g->q.batch || g->k.rows != g->q.rows
       || g->k.cols != g->q.cols)
     return lf_cpu_invalid (ops, op, "k must have q's shape, got", k);
   if (g->v.batch != g->q.batch || g->v.rows != g->q.rows)
-    return lf_cpu_invalid (ops, op, "v must be (B, N, H·Dv), got", v);
+    return lf_cpu_invalid (ops, op, "v must be (B, N, H*Dv), got", v);
   if (g->y.batch != g->q.batch || g->y.rows != g->q.rows
       || g->y.cols != g->v.cols || (g->y.batch > 1 && g->y.batch_stride == 0))
-    return lf_cpu_invalid (ops, op, "y must be (B, N, H·Dv), got", y);
+    return lf_cpu_invalid (ops, op, "y must be (B, N, H*Dv), got", y);
   g->heads = heads;
   g->D = g->q.cols / heads;
   g->Dv = g->v.cols / heads;
