@@ -105,6 +105,24 @@ attn_plan (LfOps *ops, AttnGeom *g)
   return 1;
 }
 
+/* Σ x with 8 interleaved partial sums, which the compiler keeps in vector
+ * registers (one running sum would be a chain of dependent adds). */
+static float
+attn_sum (const float *x, int64_t n)
+{
+  float   part[8] = { 0 }, sum = 0.0f;
+  int64_t j = 0;
+
+  for (; j + 8 <= n; j += 8)
+    for (int t = 0; t < 8; t++)
+      part[t] += x[j + t];
+  for (; j < n; j++)
+    sum += x[j];
+  for (int t = 0; t < 8; t++)
+    sum += part[t];
+  return sum;
+}
+
 /* Online softmax over one block of scores: rows of s become probabilities
  * against the updated running max, o and l are rescaled to it. */
 static void
@@ -129,10 +147,8 @@ attn_softmax_block (const AttnGeom *g,
       mx = mx > buf->m[i] ? mx : buf->m[i];
       corr = buf->m[i] == -INFINITY ? 0.0f : expf (buf->m[i] - mx);
       for (int64_t j = 0; j < lim; j++)
-        {
-          row[j] = expf (row[j] - mx);
-          sum += row[j];
-        }
+        row[j] = expf (row[j] - mx);
+      sum = attn_sum (row, lim);
       for (int64_t j = lim; j < nk; j++)
         row[j] = 0.0f;
       if (corr != 1.0f)

@@ -1,11 +1,11 @@
 /* conv2d.c: torch.nn.functional.conv2d (groups 1, zero padding) on the CPU as
  * an implicit GEMM: im2col of a bounded chunk of output rows into scratch,
  * then y_rows (C_out, rows·W_out) = w (C_out, C_in·KH·KW) · col with
- * cblas_sgemm. A 1×1 stride-1 unpadded conv is a GEMM on x directly.
+ * cblas_sgemm split over the threads. A 1×1 stride-1 unpadded conv is a GEMM on
+ * x directly.
  */
 #include "cpu-ops.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -194,9 +194,8 @@ conv_im2col_gemm (LfOps          *ops,
         const int64_t n = rows * g->W_out;
 
         conv_im2col (ops, g, x + bi * g->C_in * g->H * g->W, oh0, rows, col);
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->C_out,
-                     (int)n, (int)g->K, 1.0f, w, (int)g->K, col, (int)n, beta,
-                     y + bi * g->C_out * plane + oh0 * g->W_out, (int)plane);
+        lf_cpu_sgemm (ops, 0, 0, g->C_out, n, g->K, 1.0f, w, g->K, col, n, beta,
+                      y + bi * g->C_out * plane + oh0 * g->W_out, plane);
       }
 }
 
@@ -224,10 +223,9 @@ lf_cpu_conv2d (LfOps                *ops,
       && p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0)
     {
       for (int64_t bi = 0; bi < g.B; bi++)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.C_out,
-                     (int)plane, (int)g.C_in, 1.0f, w->data, (int)g.C_in,
-                     (float *)x->data + bi * g.C_in * plane, (int)plane, beta,
-                     (float *)y->data + bi * g.C_out * plane, (int)plane);
+        lf_cpu_sgemm (ops, 0, 0, g.C_out, plane, g.C_in, 1.0f, w->data, g.C_in,
+                      (float *)x->data + bi * g.C_in * plane, plane, beta,
+                      (float *)y->data + bi * g.C_out * plane, plane);
       return;
     }
   conv_im2col_gemm (ops, &g, x->data, w->data, y->data, beta);

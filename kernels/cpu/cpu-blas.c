@@ -147,3 +147,80 @@ lf_cpu_scratch_slice_floats (const LfOps *ops, int n_slices)
   slice -= slice % 64;
   return (int64_t)(slice / sizeof (float));
 }
+
+/* Blocks of at least this many rows or columns, a multiple of the
+ * micro-kernel widths. */
+#define SGEMM_SPLIT_ALIGN 32
+
+static void
+sgemm_block (int          trans_a,
+             int          trans_b,
+             int64_t      m,
+             int64_t      n,
+             int64_t      k,
+             float        alpha,
+             const float *a,
+             int64_t      lda,
+             const float *b,
+             int64_t      ldb,
+             float        beta,
+             float       *c,
+             int64_t      ldc)
+{
+  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+               alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+void
+lf_cpu_sgemm (const LfOps *ops,
+              int          trans_a,
+              int          trans_b,
+              int64_t      m,
+              int64_t      n,
+              int64_t      k,
+              float        alpha,
+              const float *a,
+              int64_t      lda,
+              const float *b,
+              int64_t      ldb,
+              float        beta,
+              float       *c,
+              int64_t      ldc)
+{
+  const int     split_m = m >= n;
+  const int64_t len = split_m ? m : n;
+  int64_t       parts = ops->n_threads;
+  int64_t       step;
+
+  if (m == 0 || n == 0)
+    return;
+  if (parts > len / SGEMM_SPLIT_ALIGN)
+    parts = len / SGEMM_SPLIT_ALIGN;
+  if (parts <= 1)
+    {
+      sgemm_block (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                   ldc);
+      return;
+    }
+  step = (len + parts - 1) / parts;
+  step = (step + SGEMM_SPLIT_ALIGN - 1) / SGEMM_SPLIT_ALIGN * SGEMM_SPLIT_ALIGN;
+  lf_cpu_blas_serial_begin ();
+#pragma omp parallel for num_threads(ops->n_threads)
+  for (int64_t p = 0; p < parts; p++)
+    {
+      const int64_t i0 = p * step;
+      const int64_t l = i0 + step < len ? step : len - i0;
+
+      if (l <= 0)
+        continue;
+      if (split_m) /* rows of op(a) and c */
+        sgemm_block (trans_a, trans_b, l, n, k, alpha,
+                     a + (trans_a ? i0 : i0 * lda), lda, b, ldb, beta,
+                     c + i0 * ldc, ldc);
+      else /* columns of op(b) and c */
+        sgemm_block (trans_a, trans_b, m, l, k, alpha, a, lda,
+                     b + (trans_b ? i0 * ldb : i0), ldb, beta, c + i0, ldc);
+    }
+  lf_cpu_blas_serial_end (ops);
+}

@@ -54,6 +54,26 @@ int lf_cpu_blas_int_ok (int64_t n);
 void lf_cpu_blas_serial_begin (void);
 void lf_cpu_blas_serial_end (const LfOps *ops);
 
+/* c (m, n) = alpha · op(a) · op(b) + beta · c, row-major, split over
+ * ops->n_threads OpenMP threads along the longer of m and n, each block a
+ * single-threaded cblas_sgemm. One thread pool (libgomp's) then serves
+ * every kernel: OpenBLAS's pthread pool running between our OpenMP regions
+ * competes with libgomp's spinning workers and halves throughput. */
+void lf_cpu_sgemm (const LfOps *ops,
+                   int          trans_a,
+                   int          trans_b,
+                   int64_t      m,
+                   int64_t      n,
+                   int64_t      k,
+                   float        alpha,
+                   const float *a,
+                   int64_t      lda,
+                   const float *b,
+                   int64_t      ldb,
+                   float        beta,
+                   float       *c,
+                   int64_t      ldc);
+
 /* Per-thread slice of ops->scratch: @n_slices slices, each a multiple of 64
  * bytes. Returns the slice size in floats. */
 int64_t lf_cpu_scratch_slice_floats (const LfOps *ops, int n_slices);

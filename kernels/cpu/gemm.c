@@ -1,6 +1,6 @@
 /* gemm.c: batched c = alpha · op(a) · op(b) + beta · c on the CPU, one
  * cblas_sgemm per batch (torch.matmul / torch.baddbmm semantics), with
- * stride-0 batch broadcasting.
+ * stride-0 batch broadcasting; threads split the batch or each matrix.
  */
 #include "cpu-ops.h"
 
@@ -8,8 +8,8 @@
 
 #include "cpu-blas.h"
 
-/* Below this many multiply-adds per matrix a batch is spread over OpenMP
- * threads (single-threaded sgemm each) rather than over OpenBLAS threads. */
+/* Below this many multiply-adds per matrix the batch is spread over the
+ * threads (one whole sgemm each) rather than each matrix. */
 #define GEMM_SMALL_MACS (96 * 96 * 96)
 
 typedef struct
@@ -48,18 +48,24 @@ gemm_check (
          || lf_cpu_invalid (ops, "gemm", "K too large for BLAS, a is", a);
 }
 
+/* Batch @i; with @ops the GEMM is split over its threads, without it runs
+ * on the calling thread. */
 static void
-gemm_one (const GemmCall *g, int64_t i)
+gemm_one (const LfOps *ops, const GemmCall *g, int64_t i)
 {
   /* A 2-D operand, or a batch stride of 0, reuses matrix 0 for every i. */
   const float *a = g->a.data + (g->a.batch > 1 ? i * g->a.batch_stride : 0);
   const float *b = g->b.data + (g->b.batch > 1 ? i * g->b.batch_stride : 0);
   float       *c = g->c.data + i * g->c.batch_stride;
 
-  cblas_sgemm (CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
-               g->trans_b ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
-               (int)g->k, g->alpha, a, (int)g->a.ld, b, (int)g->b.ld, g->beta,
-               c, (int)g->c.ld);
+  if (ops != NULL)
+    lf_cpu_sgemm (ops, g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, a,
+                  g->a.ld, b, g->b.ld, g->beta, c, g->c.ld);
+  else
+    cblas_sgemm (CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
+                 g->trans_b ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
+                 (int)g->k, g->alpha, a, (int)g->a.ld, b, (int)g->b.ld, g->beta,
+                 c, (int)g->c.ld);
 }
 
 void
@@ -89,10 +95,10 @@ lf_cpu_gemm (LfOps          *ops,
       lf_cpu_blas_serial_begin ();
 #pragma omp parallel for schedule(dynamic) num_threads(ops->n_threads)
       for (int64_t i = 0; i < g.c.batch; i++)
-        gemm_one (&g, i);
+        gemm_one (NULL, &g, i);
       lf_cpu_blas_serial_end (ops);
       return;
     }
   for (int64_t i = 0; i < g.c.batch; i++)
-    gemm_one (&g, i);
+    gemm_one (ops, &g, i);
 }

@@ -3,7 +3,6 @@
  */
 #include "cpu-ops.h"
 
-#include <cblas.h>
 #include <string.h>
 
 #include "cpu-blas.h"
@@ -56,7 +55,8 @@ linear_fill_bias (LfOps *ops, const LfCpuMat *my, const float *bias)
 }
 
 static void
-linear_sgemm (const float    *x,
+linear_sgemm (const LfOps    *ops,
+              const float    *x,
               const LfCpuMat *mx,
               const LfCpuMat *mw,
               float          *y,
@@ -64,9 +64,8 @@ linear_sgemm (const float    *x,
               int64_t         m,
               float           beta)
 {
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)mw->rows,
-               (int)mx->cols, 1.0f, x, (int)mx->ld, mw->data, (int)mw->ld, beta,
-               y, (int)my->ld);
+  lf_cpu_sgemm (ops, 0, 1, m, mw->rows, mx->cols, 1.0f, x, mx->ld, mw->data,
+                mw->ld, beta, y, my->ld);
 }
 
 void
@@ -94,10 +93,10 @@ lf_cpu_linear (LfOps          *ops,
       || (mx.batch_stride == mx.rows * mx.ld
           && my.batch_stride == my.rows * my.ld && lf_cpu_blas_int_ok (rows)))
     {
-      linear_sgemm (mx.data, &mx, &mw, my.data, &my, rows, beta);
+      linear_sgemm (ops, mx.data, &mx, &mw, my.data, &my, rows, beta);
       return;
     }
   for (int64_t i = 0; i < mx.batch; i++)
-    linear_sgemm (mx.data + i * mx.batch_stride, &mx, &mw,
+    linear_sgemm (ops, mx.data + i * mx.batch_stride, &mx, &mw,
                   my.data + i * my.batch_stride, &my, mx.rows, beta);
 }
