@@ -215,7 +215,6 @@ lf_cpu_attention (LfOps          *ops,
     return;
   n_tasks = g.q.batch * g.heads * g.n_qblocks;
   slice = lf_cpu_scratch_slice_floats (ops, ops->n_threads);
-  lf_cpu_blas_serial_begin ();
 #pragma omp parallel num_threads(ops->n_threads)
   {
     float  *base = (float *)ops->scratch + omp_get_thread_num () * slice;
@@ -228,5 +227,4 @@ lf_cpu_attention (LfOps          *ops,
     for (int64_t t = 0; t < n_tasks; t++)
       attn_qblock (&g, &buf, t);
   }
-  lf_cpu_blas_serial_end (ops);
 }

@@ -10,8 +10,11 @@ lf_cpu_ops_init (LfOps *ops, int n_threads)
   memset (ops, 0, sizeof *ops);
   ops->name      = "cpu";
   ops->n_threads = n_threads > 0 ? n_threads : 1;
-  /* OpenBLAS runs GEMMs outside our OpenMP regions with the same count. */
-  openblas_set_num_threads (ops->n_threads);
+  /* Every GEMM is split over our OpenMP threads, each piece one
+   * single-threaded cblas_sgemm (cpu-blas.c): OpenBLAS's own pthread pool
+   * would fight libgomp's spinning workers for the same cores (measured:
+   * half the GEMM rate on 2 cores). */
+  openblas_set_num_threads (1);
 
   /* GEMM-shaped */
   ops->gemm             = lf_cpu_gemm;

@@ -124,18 +124,6 @@ lf_cpu_check_contiguous (
   return 1;
 }
 
-void
-lf_cpu_blas_serial_begin (void)
-{
-  openblas_set_num_threads (1);
-}
-
-void
-lf_cpu_blas_serial_end (const LfOps *ops)
-{
-  openblas_set_num_threads (ops->n_threads > 0 ? ops->n_threads : 1);
-}
-
 int64_t
 lf_cpu_scratch_slice_floats (const LfOps *ops, int n_slices)
 {
@@ -205,7 +193,6 @@ lf_cpu_sgemm (const LfOps *ops,
     }
   step = (len + parts - 1) / parts;
   step = (step + SGEMM_SPLIT_ALIGN - 1) / SGEMM_SPLIT_ALIGN * SGEMM_SPLIT_ALIGN;
-  lf_cpu_blas_serial_begin ();
 #pragma omp parallel for num_threads(ops->n_threads)
   for (int64_t p = 0; p < parts; p++)
     {
@@ -222,5 +209,4 @@ lf_cpu_sgemm (const LfOps *ops,
         sgemm_block (trans_a, trans_b, m, l, k, alpha, a, lda,
                      b + (trans_b ? i0 * ldb : i0), ldb, beta, c + i0, ldc);
     }
-  lf_cpu_blas_serial_end (ops);
 }

@@ -48,12 +48,6 @@ int lf_cpu_invalid (LfOps          *ops,
 /* 1 when @n fits the int arguments of cblas_sgemm. */
 int lf_cpu_blas_int_ok (int64_t n);
 
-/* OpenBLAS (the pthread build) keeps one global thread count. Kernels that
- * call sgemm from inside an OpenMP region run it single-threaded and give
- * the backend's count back afterwards. */
-void lf_cpu_blas_serial_begin (void);
-void lf_cpu_blas_serial_end (const LfOps *ops);
-
 /* c (m, n) = alpha · op(a) · op(b) + beta · c, row-major, split over
  * ops->n_threads OpenMP threads along the longer of m and n, each block a
  * single-threaded cblas_sgemm. One thread pool (libgomp's) then serves

@@ -92,11 +92,9 @@ lf_cpu_gemm (LfOps          *ops,
 
   if (g.c.batch > 1 && g.m * g.n * g.k < GEMM_SMALL_MACS && ops->n_threads > 1)
     {
-      lf_cpu_blas_serial_begin ();
 #pragma omp parallel for schedule(dynamic) num_threads(ops->n_threads)
       for (int64_t i = 0; i < g.c.batch; i++)
         gemm_one (NULL, &g, i);
-      lf_cpu_blas_serial_end (ops);
       return;
     }
   for (int64_t i = 0; i < g.c.batch; i++)

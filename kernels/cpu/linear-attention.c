@@ -214,8 +214,6 @@ lf_cpu_linear_attention (LfOps          *ops,
 
   if (!linatt_check (ops, q, k, v, heads, y, &g) || !linatt_plan (ops, &g))
     return;
-  lf_cpu_blas_serial_begin ();
   for (int64_t bh0 = 0; bh0 < g.BH; bh0 += g.group)
     linatt_group (ops, &g, bh0, bh0 + g.group <= g.BH ? g.group : g.BH - bh0);
-  lf_cpu_blas_serial_end (ops);
 }
