@@ -68,15 +68,18 @@ typedef struct
 } GroupNorm;
 
 /* Normalises elements [o, end) of flat group @gg, whose mean and 1/std are
- * given; one affine pair per channel segment. */
+ * given; one affine pair per channel segment. The mean is split into two
+ * floats so x − mean keeps double accuracy when |mean| ≫ std (x − hi is
+ * exact for x near the mean). */
 static void
 normalise_chunk (const GroupNorm *p,
                  int64_t          gg,
                  int64_t          o,
                  int64_t          end,
-                 float            mean,
+                 double           mean,
                  float            rstd)
 {
+  const float   hi = (float)mean, lo = (float)(mean - (double)hi);
   const int64_t base = (gg % p->groups) * p->cpg;
   const float  *x = p->x + gg * p->cpg * p->S;
   float        *y = p->y + gg * p->cpg * p->S;
@@ -91,13 +94,13 @@ normalise_chunk (const GroupNorm *p,
       if (p->silu)
         for (int64_t i = o; i < seg; i++)
           {
-            const float v = (x[i] - mean) * scale + shift;
+            const float v = ((x[i] - hi) - lo) * scale + shift;
 
             y[i] = v / (1.0f + expf (-v));
           }
       else
         for (int64_t i = o; i < seg; i++)
-          y[i] = (x[i] - mean) * scale + shift;
+          y[i] = ((x[i] - hi) - lo) * scale + shift;
       o = seg;
     }
 }
@@ -140,8 +143,8 @@ group_norm_batch (LfOps           *ops,
         const NormStats *s = stats + (i / n_ch) * n_ch;
         const int64_t    o = (i % n_ch) * cs;
 
-        normalise_chunk (p, g0 + i / n_ch, o, o + cs < n ? o + cs : n,
-                         (float)s->mean, (float)s->m2);
+        normalise_chunk (p, g0 + i / n_ch, o, o + cs < n ? o + cs : n, s->mean,
+                         (float)s->m2);
       }
   }
 }
