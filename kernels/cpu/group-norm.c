@@ -31,6 +31,36 @@ stats_merge (NormStats *a, const NormStats *b)
   a->n = n;
 }
 
+/* Sums with eight independent accumulators: a single double accumulator
+ * is bound by the add latency, several times slower than memory. */
+static double
+block_sum (const float *x, int64_t m)
+{
+  double  s[8] = { 0.0 };
+  int64_t i = 0;
+
+  for (; i + 8 <= m; i += 8)
+    for (int k = 0; k < 8; k++)
+      s[k] += x[i + k];
+  for (; i < m; i++)
+    s[0] += x[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static double
+block_m2 (const float *x, int64_t m, double mean)
+{
+  double  s[8] = { 0.0 };
+  int64_t i = 0;
+
+  for (; i + 8 <= m; i += 8)
+    for (int k = 0; k < 8; k++)
+      s[k] += (x[i + k] - mean) * (x[i + k] - mean);
+  for (; i < m; i++)
+    s[0] += (x[i] - mean) * (x[i] - mean);
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 static NormStats
 chunk_stats (const float *x, int64_t len)
 {
@@ -39,18 +69,11 @@ chunk_stats (const float *x, int64_t len)
   for (int64_t o = 0; o < len; o += BLOCK)
     {
       const int64_t m = len - o < BLOCK ? len - o : BLOCK;
-      NormStats     b = { (double)m, 0.0, 0.0 };
-      double        sum = 0.0;
+      NormStats     b;
 
-      for (int64_t i = 0; i < m; i++)
-        sum += x[o + i];
-      b.mean = sum / b.n;
-      for (int64_t i = 0; i < m; i++)
-        {
-          const double d = x[o + i] - b.mean;
-
-          b.m2 += d * d;
-        }
+      b.n = (double)m;
+      b.mean = block_sum (x + o, m) / b.n;
+      b.m2 = block_m2 (x + o, m, b.mean);
       stats_merge (&s, &b);
     }
   return s;
