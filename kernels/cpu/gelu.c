@@ -1,9 +1,18 @@
-/* PLACEHOLDER: replaced by the real kernel before issue 2 lands */
-#include "cpu-ops.h"
+/* gelu.c: y = x · Φ(x) with the exact normal CDF (torch.nn.functional.gelu,
+ * approximate="none", as diffusers' GELU and CLIP's "gelu" use it).
+ */
+#include "cpu-pointwise.h"
 
-void lf_cpu_gelu (LfOps *a0, const LfTensor *a1, LfTensor *a2)
+static void
+gelu_span (const float *x, float *y, int64_t n, float param)
 {
-  (void) a1;
-  (void) a2;
-  lf_ops_fail (a0, LF_STATUS_INVALID, "gelu: placeholder");
+  (void)param;
+  for (int64_t i = 0; i < n; i++)
+    y[i] = lf_cpu_gelu1 (x[i]);
+}
+
+void
+lf_cpu_gelu (LfOps *ops, const LfTensor *x, LfTensor *y)
+{
+  lf_cpu_unary_run (ops, "gelu", x, y, gelu_span, 0.0f);
 }

@@ -1,10 +1,17 @@
-/* PLACEHOLDER: replaced by the real kernel before issue 2 lands */
-#include "cpu-ops.h"
+/* leaky-relu.c: torch.nn.functional.leaky_relu, as in LinFusion's
+ * generalised-linear-attention MLPs (negative slope 0.01).
+ */
+#include "cpu-pointwise.h"
 
-void lf_cpu_leaky_relu (LfOps *a0, const LfTensor *a1, float a2, LfTensor *a3)
+static void
+leaky_relu_span (const float *x, float *y, int64_t n, float slope)
 {
-  (void) a1;
-  (void) a2;
-  (void) a3;
-  lf_ops_fail (a0, LF_STATUS_INVALID, "leaky_relu: placeholder");
+  for (int64_t i = 0; i < n; i++)
+    y[i] = x[i] >= 0.0f ? x[i] : slope * x[i];
+}
+
+void
+lf_cpu_leaky_relu (LfOps *ops, const LfTensor *x, float slope, LfTensor *y)
+{
+  lf_cpu_unary_run (ops, "leaky_relu", x, y, leaky_relu_span, slope);
 }

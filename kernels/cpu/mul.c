@@ -1,10 +1,29 @@
-/* PLACEHOLDER: replaced by the real kernel before issue 2 lands */
-#include "cpu-ops.h"
+/* mul.c: y = a · b with add's broadcast rules (torch a * b after expand),
+ * e.g. LinFusion's gating and classifier-free guidance terms.
+ */
+#include "cpu-strided.h"
 
-void lf_cpu_mul (LfOps *a0, const LfTensor *a1, const LfTensor *a2, LfTensor *a3)
+/* Unit and zero strides get their own loops so they vectorise. */
+static void
+mul_span (
+    const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n)
 {
-  (void) a1;
-  (void) a2;
-  (void) a3;
-  lf_ops_fail (a0, LF_STATUS_INVALID, "mul: placeholder");
+  if (sa == 1 && sb == 1)
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[i] * b[i];
+  else if (sa == 1 && sb == 0)
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[i] * b[0];
+  else if (sa == 0 && sb == 1)
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[0] * b[i];
+  else
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[i * sa] * b[i * sb];
+}
+
+void
+lf_cpu_mul (LfOps *ops, const LfTensor *a, const LfTensor *b, LfTensor *y)
+{
+  lf_cpu_binary_run (ops, "mul", a, b, y, mul_span);
 }

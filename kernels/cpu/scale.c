@@ -1,10 +1,17 @@
-/* PLACEHOLDER: replaced by the real kernel before issue 2 lands */
-#include "cpu-ops.h"
+/* scale.c: y = s · x (torch tensor * scalar), e.g. the VAE scaling factor
+ * and classifier-free guidance terms.
+ */
+#include "cpu-pointwise.h"
 
-void lf_cpu_scale (LfOps *a0, const LfTensor *a1, float a2, LfTensor *a3)
+static void
+scale_span (const float *x, float *y, int64_t n, float s)
 {
-  (void) a1;
-  (void) a2;
-  (void) a3;
-  lf_ops_fail (a0, LF_STATUS_INVALID, "scale: placeholder");
+  for (int64_t i = 0; i < n; i++)
+    y[i] = s * x[i];
+}
+
+void
+lf_cpu_scale (LfOps *ops, const LfTensor *x, float s, LfTensor *y)
+{
+  lf_cpu_unary_run (ops, "scale", x, y, scale_span, s);
 }
