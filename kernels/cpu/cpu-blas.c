@@ -7,29 +7,14 @@
 #include <limits.h>
 #include <stdio.h>
 
-const char *
-lf_cpu_shape_str (const LfTensor *t, char *buf, size_t size)
-{
-  size_t used = 0;
-
-  buf[0] = '\0';
-  used += (size_t)snprintf (buf, size, "(");
-  for (int i = 0; i < t->ndim && used < size; i++)
-    used += (size_t)snprintf (buf + used, size - used, "%s%lld",
-                              i > 0 ? ", " : "", (long long)t->shape[i]);
-  if (used < size)
-    snprintf (buf + used, size - used, ")");
-  return buf;
-}
-
 int
 lf_cpu_invalid (LfOps *ops, const char *op, const char *what, const LfTensor *t)
 {
-  char shape[96];
+  char shape[LF_CPU_SHAPE_SIZE];
 
   if (t != NULL)
     lf_ops_fail (ops, LF_STATUS_INVALID, "%s: %s %s", op, what,
-                 lf_cpu_shape_str (t, shape, sizeof shape));
+                 lf_cpu_shape_str (t, shape));
   else
     lf_ops_fail (ops, LF_STATUS_INVALID, "%s: %s", op, what);
   return 0;
@@ -41,26 +26,18 @@ lf_cpu_blas_int_ok (int64_t n)
   return n >= 0 && n <= INT_MAX;
 }
 
+/* The shared f32 check, plus what BLAS cannot take: negative strides. */
 static int
 check_f32 (LfOps *ops, const char *op, const char *name, const LfTensor *t)
 {
   char what[96];
 
-  if (t == NULL || t->data == NULL)
-    {
-      lf_ops_fail (ops, LF_STATUS_INVALID, "%s: %s is missing", op, name);
-      return 0;
-    }
-  if (t->dtype != LF_DTYPE_F32)
-    {
-      lf_ops_fail (ops, LF_STATUS_INVALID, "%s: %s is %s, expected f32", op,
-                   name, lf_dtype_name (t->dtype));
-      return 0;
-    }
+  if (!lf_cpu_check_f32 (ops, op, name, t))
+    return 0;
   for (int i = 0; i < t->ndim; i++)
-    if (t->shape[i] < 0 || t->stride[i] < 0)
+    if (t->stride[i] < 0)
       {
-        snprintf (what, sizeof what, "%s has a negative size or stride", name);
+        snprintf (what, sizeof what, "%s has a negative stride", name);
         return lf_cpu_invalid (ops, op, what, t);
       }
   return 1;

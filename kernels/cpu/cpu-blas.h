@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu-check.h"
 #include "lf-ops.h"
 
 /* A 2-D or 3-D f32 view as a batch of row-major matrices: element (i, r, c)
@@ -21,9 +22,6 @@ typedef struct
   int64_t ld;           /* row stride, ≥ cols, fits a BLAS int */
   int64_t batch_stride; /* 0 broadcasts one matrix */
 } LfCpuMat;
-
-/* "(2, 37, 29)" into @buf. */
-const char *lf_cpu_shape_str (const LfTensor *t, char *buf, size_t size);
 
 /* Fills @m from @t (f32, 2-D or 3-D, last dimension contiguous, row stride
  * ≥ row length, sizes that fit cblas ints). Returns 0 after recording
