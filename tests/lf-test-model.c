@@ -216,11 +216,11 @@ unet_key (const char *name, int lpb, guint up_attn)
       if (g_str_has_prefix (name, "downsamplers.0.conv."))
         return g_strdup_printf ("input_blocks.%d.0.op.%s", 1 + b * per + lpb,
                                 name + 20);
-      if (sscanf (name, "resnets.%d.%n", &l, &n) == 1)
+      if ((n = 0, sscanf (name, "resnets.%d.%n", &l, &n)) == 1 && n > 0)
         return unet_resnet_key (
             head = g_strdup_printf ("input_blocks.%d.0.", 1 + b * per + l),
             name + n);
-      if (sscanf (name, "attentions.%d.%n", &l, &n) == 1)
+      if ((n = 0, sscanf (name, "attentions.%d.%n", &l, &n)) == 1 && n > 0)
         return g_strdup_printf ("input_blocks.%d.1.%s", 1 + b * per + l,
                                 name + n);
     }
@@ -231,11 +231,11 @@ unet_key (const char *name, int lpb, guint up_attn)
       if (g_str_has_prefix (name, "upsamplers.0.conv."))
         return g_strdup_printf ("output_blocks.%d.%d.conv.%s", b * per + lpb,
                                 (up_attn >> b) & 1 ? 2 : 1, name + 18);
-      if (sscanf (name, "resnets.%d.%n", &l, &n) == 1)
+      if ((n = 0, sscanf (name, "resnets.%d.%n", &l, &n)) == 1 && n > 0)
         return unet_resnet_key (
             head = g_strdup_printf ("output_blocks.%d.0.", b * per + l),
             name + n);
-      if (sscanf (name, "attentions.%d.%n", &l, &n) == 1)
+      if ((n = 0, sscanf (name, "attentions.%d.%n", &l, &n)) == 1 && n > 0)
         return g_strdup_printf ("output_blocks.%d.1.%s", b * per + l, name + n);
     }
   return NULL;
@@ -268,23 +268,28 @@ vae_key (const char *name, int levels)
   if (g_str_has_prefix (name, "conv_in.")
       || g_str_has_prefix (name, "conv_out."))
     return g_strdup_printf ("%s.%s", coder, name);
-  if (sscanf (name, "mid_block.resnets.%d.%n", &i, &n) == 1)
+  if ((n = 0, sscanf (name, "mid_block.resnets.%d.%n", &i, &n)) == 1 && n > 0)
     return g_strdup_printf ("%s.mid.block_%d.%s", coder, i + 1,
                             rest = vae_resnet_tail (name + n));
   if (g_str_has_prefix (name, "mid_block.attentions.0.")
       && (ldm = swap_head (vae_attention, G_N_ELEMENTS (vae_attention),
                            name + 23, &tail)))
     return g_strdup_printf ("%s.mid.attn_1.%s%s", coder, ldm, tail);
-  if (sscanf (name, "down_blocks.%d.downsamplers.0.conv.%n", &i, &n) == 1)
+  if ((n = 0, sscanf (name, "down_blocks.%d.downsamplers.0.conv.%n", &i, &n))
+          == 1
+      && n > 0)
     return g_strdup_printf ("%s.down.%d.downsample.conv.%s", coder, i,
                             name + n);
-  if (sscanf (name, "up_blocks.%d.upsamplers.0.conv.%n", &i, &n) == 1)
+  if ((n = 0, sscanf (name, "up_blocks.%d.upsamplers.0.conv.%n", &i, &n)) == 1
+      && n > 0)
     return g_strdup_printf ("%s.up.%d.upsample.conv.%s", coder, levels - 1 - i,
                             name + n);
-  if (sscanf (name, "down_blocks.%d.resnets.%d.%n", &i, &j, &n) == 2)
+  if ((n = 0, sscanf (name, "down_blocks.%d.resnets.%d.%n", &i, &j, &n)) == 2
+      && n > 0)
     return g_strdup_printf ("%s.down.%d.block.%d.%s", coder, i, j,
                             rest = vae_resnet_tail (name + n));
-  if (sscanf (name, "up_blocks.%d.resnets.%d.%n", &i, &j, &n) == 2)
+  if ((n = 0, sscanf (name, "up_blocks.%d.resnets.%d.%n", &i, &j, &n)) == 2
+      && n > 0)
     return g_strdup_printf ("%s.up.%d.block.%d.%s", coder, levels - 1 - i, j,
                             rest = vae_resnet_tail (name + n));
   return NULL;
