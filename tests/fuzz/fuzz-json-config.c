@@ -7,6 +7,7 @@
 
 #include <glib.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "json-config.h"
 
@@ -40,11 +41,14 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autoptr (LfConfig) cfg = NULL;
-  g_autofree char *dup = lf_json_find_duplicate_key ((const char *)data, size);
+  g_autofree char *dup = NULL;
   JsonObjectIter   iter;
   const char      *key;
   JsonNode        *node;
 
+  dup = lf_json_find_duplicate_key ((const char *)data, size);
+  /* The key is copied out of @data, so it cannot be longer. */
+  g_assert (dup == NULL || strlen (dup) <= size);
   cfg = lf_config_new_from_data ((const char *)data, size, "fuzz.json", NULL);
   if (cfg == NULL)
     return 0;
