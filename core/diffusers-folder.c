@@ -213,8 +213,9 @@ open_component (LfModelFiles *model,
 
   if (!g_file_test (config_path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, LF_ERROR, LF_ERROR_IO, _ ("“%s”: missing"),
-                   config_path);
+      g_set_error (error, LF_ERROR, LF_ERROR_IO,
+                   _ ("“%s”: missing (component “%s” needs its config)"),
+                   config_path, name);
       return NULL;
     }
   if ((config = lf_config_load (config_path, error)) == NULL)
