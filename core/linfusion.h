@@ -146,6 +146,12 @@ guint        lf_model_info_get_n_components (const LfModelInfo *info);
 /* Returns: (transfer none): valid while @info lives. */
 const LfComponentInfo *lf_model_info_get_component (const LfModelInfo *info,
                                                     guint              index);
+/* Keys of a single-file checkpoint that no LDM → diffusers rule maps (EMA
+ * copies and known buffers excluded); 0 for other kinds.
+ * Returns: (transfer none): valid while @info lives. */
+guint        lf_model_info_get_n_unknown_keys (const LfModelInfo *info);
+const char  *lf_model_info_get_unknown_key (const LfModelInfo *info,
+                                            guint              index);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfTokenizer, lf_tokenizer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfPromptTokens, lf_prompt_tokens_free)
