@@ -153,6 +153,27 @@ guint        lf_model_info_get_n_unknown_keys (const LfModelInfo *info);
 const char  *lf_model_info_get_unknown_key (const LfModelInfo *info,
                                             guint              index);
 
+/* One tensor of a component, under its diffusers name and shape. */
+typedef struct
+{
+  const char *name;        /* diffusers key                               */
+  const char *stored_name; /* key in the file (differs in checkpoints)    */
+  const char *dtype;       /* "f32", "f16", "bf16", "i64", …              */
+  int         ndim;
+  gint64      shape[8];
+} LfTensorInfo;
+
+/**
+ * lf_model_info_get_tensor:
+ * @component: index below lf_model_info_get_n_components()
+ * @index: index below that component's n_tensors
+ * @out: (out caller-allocates): filled; its strings live as long as @info
+ */
+void lf_model_info_get_tensor (const LfModelInfo *info,
+                               guint              component,
+                               guint              index,
+                               LfTensorInfo      *out);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfTokenizer, lf_tokenizer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfPromptTokens, lf_prompt_tokens_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfModelInfo, lf_model_info_free)

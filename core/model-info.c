@@ -32,14 +32,11 @@ dtype_summary (const LfComponent *comp)
     kinds += counts[d] > 0;
   for (int d = 0; d <= LF_ST_BOOL; d++)
     {
-      g_autofree char *name = NULL;
-
       if (counts[d] == 0)
         continue;
-      name = g_ascii_strdown (lf_st_dtype_name (d), -1);
       if (s->len > 0)
         g_string_append (s, ", ");
-      g_string_append (s, name);
+      g_string_append (s, lf_st_dtype_lower_name (d));
       if (kinds > 1)
         g_string_append_printf (s, " ×%" G_GINT64_FORMAT, counts[d]);
     }
@@ -140,6 +137,28 @@ lf_model_info_get_component (const LfModelInfo *info, guint index)
 {
   g_return_val_if_fail (index < info->components->len, NULL);
   return &g_array_index (info->components, LfComponentInfo, index);
+}
+
+void
+lf_model_info_get_tensor (const LfModelInfo *info,
+                          guint              component,
+                          guint              index,
+                          LfTensorInfo      *out)
+{
+  const LfComponent *comp;
+  const LfWeight    *w;
+
+  g_return_if_fail (component < info->components->len);
+  comp = lf_model_files_get_component (info->files, component);
+  g_return_if_fail (index < lf_component_get_n_weights (comp));
+  w = lf_component_get_weight (comp, index);
+  memset (out, 0, sizeof *out);
+  out->name        = w->name;
+  out->stored_name = w->tensor->name;
+  out->dtype       = lf_st_dtype_lower_name (w->tensor->dtype);
+  out->ndim        = w->ndim;
+  for (int k = 0; k < w->ndim && k < (int) G_N_ELEMENTS (out->shape); k++)
+    out->shape[k] = w->shape[k];
 }
 
 guint

@@ -37,15 +37,16 @@ typedef struct
 } Entry;
 
 /* clang-format off */
-static const struct { const char *name; size_t size; } dtypes[] = {
-  [LF_ST_F64] = { "F64", 8 },          [LF_ST_F32] = { "F32", 4 },
-  [LF_ST_F16] = { "F16", 2 },          [LF_ST_BF16] = { "BF16", 2 },
-  [LF_ST_F8_E4M3] = { "F8_E4M3", 1 },  [LF_ST_F8_E5M2] = { "F8_E5M2", 1 },
-  [LF_ST_I64] = { "I64", 8 },          [LF_ST_I32] = { "I32", 4 },
-  [LF_ST_I16] = { "I16", 2 },          [LF_ST_I8] = { "I8", 1 },
-  [LF_ST_U64] = { "U64", 8 },          [LF_ST_U32] = { "U32", 4 },
-  [LF_ST_U16] = { "U16", 2 },          [LF_ST_U8] = { "U8", 1 },
-  [LF_ST_BOOL] = { "BOOL", 1 },
+static const struct { const char *name, *lower; size_t size; } dtypes[] = {
+  [LF_ST_F64]     = { "F64", "f64", 8 },   [LF_ST_F32]  = { "F32", "f32", 4 },
+  [LF_ST_F16]     = { "F16", "f16", 2 },   [LF_ST_BF16] = { "BF16", "bf16", 2 },
+  [LF_ST_F8_E4M3] = { "F8_E4M3", "f8_e4m3", 1 },
+  [LF_ST_F8_E5M2] = { "F8_E5M2", "f8_e5m2", 1 },
+  [LF_ST_I64]     = { "I64", "i64", 8 },   [LF_ST_I32]  = { "I32", "i32", 4 },
+  [LF_ST_I16]     = { "I16", "i16", 2 },   [LF_ST_I8]   = { "I8", "i8", 1 },
+  [LF_ST_U64]     = { "U64", "u64", 8 },   [LF_ST_U32]  = { "U32", "u32", 4 },
+  [LF_ST_U16]     = { "U16", "u16", 2 },   [LF_ST_U8]   = { "U8", "u8", 1 },
+  [LF_ST_BOOL]    = { "BOOL", "bool", 1 },
 };
 /* clang-format on */
 
@@ -53,6 +54,12 @@ const char *
 lf_st_dtype_name (LfStDtype dtype)
 {
   return (guint)dtype < G_N_ELEMENTS (dtypes) ? dtypes[dtype].name : "?";
+}
+
+const char *
+lf_st_dtype_lower_name (LfStDtype dtype)
+{
+  return (guint)dtype < G_N_ELEMENTS (dtypes) ? dtypes[dtype].lower : "?";
 }
 
 size_t

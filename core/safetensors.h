@@ -83,6 +83,7 @@ const char *lf_safetensors_get_metadata (const LfSafetensors *st,
                                          const char          *key);
 
 const char *lf_st_dtype_name (LfStDtype dtype); /* "F32", "BF16", … */
+const char *lf_st_dtype_lower_name (LfStDtype dtype); /* "f32", "bf16", … */
 size_t      lf_st_dtype_size (LfStDtype dtype);
 int64_t     lf_st_tensor_numel (const LfStTensor *t);
 

@@ -14,10 +14,11 @@
 #include "lf-test.h"
 
 static char *
-inspect (const char *arg, int expect_status)
+inspect_with (const char *opt, const char *arg, int expect_status)
 {
   const char      *exe = g_getenv ("LINFUSION");
-  char            *argv[] = { (char *)exe, "inspect", (char *)arg, NULL };
+  char            *argv[] = { (char *)exe, "inspect", (char *)opt, (char *)arg,
+                              NULL };
   char            *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr (GError) error = NULL;
@@ -31,6 +32,12 @@ inspect (const char *arg, int expect_status)
   g_assert_true (WIFEXITED (status));
   g_assert_cmpint (WEXITSTATUS (status), ==, expect_status);
   return out;
+}
+
+static char *
+inspect (const char *arg, int expect_status)
+{
+  return inspect_with (arg, NULL, expect_status);
 }
 
 /* The counts on the "  <name> <class> N tensors P params" line. */
@@ -139,6 +146,40 @@ test_checkpoint (void)
   g_rmdir (tmp);
 }
 
+/* --tensors lists diffusers names and shapes, and for a checkpoint the key
+ * each was stored under (VAE attention stored as a 1×1 conv, squeezed). */
+static void
+test_tensors (void)
+{
+  g_autofree char *dir = lf_test_conformance_dir ("sd15-tiny-seed0");
+  g_autofree char *tmp = NULL, *path = NULL, *out = NULL, *ckpt = NULL;
+
+  if (dir == NULL)
+    return;
+  out = inspect_with ("--tensors", dir, 0);
+  g_assert_true (g_regex_match_simple (
+      "\\n +conv_in\\.weight +f32 +\\[16, 4, 3, 3\\]\\n", out, 0, 0));
+  g_assert_true (g_regex_match_simple (
+      "\\n +text_model\\.embeddings\\.token_embedding\\.weight +f32 +"
+      "\\[49408, 32\\]\\n",
+      out, 0, 0));
+  tmp = g_dir_make_tmp ("lf-inspect-XXXXXX", NULL);
+  path = g_build_filename (tmp, "tiny-sd15.safetensors", NULL);
+  lf_test_write_ldm_checkpoint (dir, path);
+  ckpt = inspect_with ("--tensors", path, 0);
+  g_assert_true (g_regex_match_simple (
+      "\\n +conv_in\\.weight +f32 +\\[16, 4, 3, 3\\]  \\(stored as "
+      "model\\.diffusion_model\\.input_blocks\\.0\\.0\\.weight\\)\\n",
+      ckpt, 0, 0));
+  g_assert_true (g_regex_match_simple (
+      "decoder\\.mid_block\\.attentions\\.0\\.to_q\\.weight +f32 +"
+      "\\[16, 16\\]  \\(stored as first_stage_model\\.decoder\\.mid\\."
+      "attn_1\\.q\\.weight\\)",
+      ckpt, 0, 0));
+  g_remove (path);
+  g_rmdir (tmp);
+}
+
 static void
 test_usage (void)
 {
@@ -157,6 +198,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/inspect/folder", test_folder);
   g_test_add_func ("/cli/inspect/linfusion", test_linfusion);
   g_test_add_func ("/cli/inspect/checkpoint", test_checkpoint);
+  g_test_add_func ("/cli/inspect/tensors", test_tensors);
   g_test_add_func ("/cli/inspect/usage", test_usage);
   return g_test_run ();
 }
