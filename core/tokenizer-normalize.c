@@ -152,8 +152,10 @@ lower_simple (gunichar c)
   return g_unichar_tolower (c);
 }
 
-char *
-lf_tokenizer_lower (const char *text, gssize len)
+/* Python's str.lower: the simple mappings plus U+0130 → "i̇" and the
+ * Final_Sigma rule. */
+static char *
+python_lower (const char *text, gssize len)
 {
   glong                n = 0;
   g_autofree gunichar *s = g_utf8_to_ucs4_fast (text, len, &n);
@@ -195,7 +197,7 @@ lf_tokenizer_normalize (const char *text, gssize len)
 {
   g_autofree char *clean = clean_text (text, len);
   g_autofree char *nfc = g_utf8_normalize (clean, -1, G_NORMALIZE_NFC);
-  g_autofree char *lower = lf_tokenizer_lower (nfc, -1);
+  g_autofree char *lower = python_lower (nfc, -1);
 
   return collapse_spaces (lower);
 }

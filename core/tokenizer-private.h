@@ -18,10 +18,6 @@ G_BEGIN_DECLS
  * valid UTF-8. Returns: (transfer full): never NULL. */
 char *lf_tokenizer_normalize (const char *text, gssize len);
 
-/* Python's str.lower of valid UTF-8: the simple mappings plus U+0130 → "i̇"
- * and the Final_Sigma rule. Returns: (transfer full). */
-char *lf_tokenizer_lower (const char *text, gssize len);
-
 /* Checks that @text is UTF-8; otherwise LF_ERROR_INVALID_REQUEST naming the
  * byte offset of the first bad byte. */
 gboolean lf_tokenizer_check_utf8 (const char *text, GError **error);

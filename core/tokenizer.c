@@ -373,8 +373,8 @@ merge_pass (Span *sym, gint *rank, gboolean *fresh, guint n, gint best)
   return out;
 }
 
-/* @word is the byte-mapped word with "</w>" appended; @n_symbols the
- * number of byte symbols before the suffix. Returns the merged spans. */
+/* Merges the @n spans @sym of @word (byte-mapped, "</w>" appended and
+ * part of the last span) in place; returns how many are left. */
 static guint
 bpe (LfTokenizer *tok, const char *word, Span *sym, guint n)
 {
