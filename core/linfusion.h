@@ -92,7 +92,8 @@ typedef struct
  * lf_tokenizer_encode_weighted:
  *
  * Returns: (transfer full) (nullable): tokens with per-token weights, or
- *   %NULL with LF_ERROR_INVALID_REQUEST for text that is not UTF-8.
+ *   %NULL with LF_ERROR_INVALID_REQUEST for text that is not UTF-8 or a
+ *   weight that is not a number (`(word:1.2.3)`).
  */
 LfPromptTokens *lf_tokenizer_encode_weighted (LfTokenizer *tokenizer,
                                               const char  *prompt,

@@ -38,8 +38,10 @@ LfTensor
 lf_tensor_make (void *data, LfDtype dtype, int ndim, const int64_t *shape)
 {
   LfTensor t;
-  int64_t  stride = 1;
+  uint64_t stride = 1;
 
+  /* Unsigned: an absurd shape wraps instead of being undefined; callers
+   * that allocate check the byte size themselves (lf_arena_tensor). */
   memset (&t, 0, sizeof t);
   t.data  = data;
   t.dtype = dtype;
@@ -47,8 +49,8 @@ lf_tensor_make (void *data, LfDtype dtype, int ndim, const int64_t *shape)
   for (int i = ndim - 1; i >= 0; i--)
     {
       t.shape[i]  = shape[i];
-      t.stride[i] = stride;
-      stride *= shape[i];
+      t.stride[i] = (int64_t) stride;
+      stride *= (uint64_t) shape[i];
     }
   return t;
 }

@@ -126,6 +126,16 @@ lf_test_assert_ops_ok (LfOps *ops)
 }
 
 char *
+lf_test_data_path (const char *name)
+{
+  const char *dir = g_getenv ("LF_TEST_DATA_DIR");
+
+  return g_build_filename (dir != NULL && *dir != '\0' ? dir
+                                                        : LF_TEST_DATA_DIR,
+                           name, NULL);
+}
+
+char *
 lf_test_conformance_dir (const char *set)
 {
   const char *root = g_getenv ("LF_CONFORMANCE_DIR");

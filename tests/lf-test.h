@@ -48,6 +48,10 @@ void   lf_test_cpu_ops_free (LfOps *ops);
 /* Asserts that no op failure was recorded, printing the message if one was. */
 void lf_test_assert_ops_ok (LfOps *ops);
 
+/* A file of tests/data/ (LF_TEST_DATA_DIR in the environment overrides the
+ * source tree's folder). Returns: (transfer full). */
+char *lf_test_data_path (const char *name);
+
 /* The conformance set folder (LF_CONFORMANCE_DIR, else the build's
  * default), or NULL after g_test_skip() when it is absent. */
 char *lf_test_conformance_dir (const char *set);

@@ -105,22 +105,14 @@ test_reference_prompts (void)
     }
 }
 
-/* The extra fixture's path: LF_TEST_DATA_DIR (set by meson), else NULL
- * after a skip. */
+/* The extra upstream fixture, tests/data/tokenizer-extra.json. */
 static JsonParser *
 load_extra (void)
 {
-  const char      *data = g_getenv ("LF_TEST_DATA_DIR");
-  g_autofree char *path = NULL;
+  g_autofree char *path = lf_test_data_path ("tokenizer-extra.json");
   g_autoptr (GError) error = NULL;
   JsonParser *parser;
 
-  if (data == NULL)
-    {
-      g_test_skip ("LF_TEST_DATA_DIR is not set (run through meson test)");
-      return NULL;
-    }
-  path = g_build_filename (data, "tokenizer-extra.json", NULL);
   parser = json_parser_new ();
   json_parser_load_from_file (parser, path, &error);
   g_assert_no_error (error);

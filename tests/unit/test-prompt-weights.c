@@ -139,16 +139,9 @@ test_empty_and_errors (void)
 static JsonArray *
 fixture_cases (JsonParser *parser)
 {
-  const char      *data = g_getenv ("LF_TEST_DATA_DIR");
-  g_autofree char *path = NULL;
+  g_autofree char *path = lf_test_data_path ("tokenizer-extra.json");
   g_autoptr (GError) error = NULL;
 
-  if (data == NULL)
-    {
-      g_test_skip ("LF_TEST_DATA_DIR is not set (run through meson test)");
-      return NULL;
-    }
-  path = g_build_filename (data, "tokenizer-extra.json", NULL);
   json_parser_load_from_file (parser, path, &error);
   g_assert_no_error (error);
   return json_object_get_array_member (

@@ -9,6 +9,7 @@
 
 #include "linfusion.h"
 
+#include "lf-test.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -16,8 +17,7 @@ static LfSafetensors *
 open_fixture (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *path
-      = g_build_filename (LF_TEST_DATA_DIR, "torch-randn.safetensors", NULL);
+  g_autofree char *path = lf_test_data_path ("torch-randn.safetensors");
   LfSafetensors *st = lf_safetensors_open (path, &error);
 
   g_assert_no_error (error);
