@@ -32,12 +32,12 @@ lf_arena_new (size_t capacity, GError **error)
   if (capacity > 0 && posix_memalign (&base, LF_ARENA_ALIGN, capacity) != 0)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
-                   _("Cannot allocate %.1f MiB of working memory"),
+                   _ ("Cannot allocate %.1f MiB of working memory"),
                    capacity / 1048576.0);
       return NULL;
     }
-  arena           = g_new0 (LfArena, 1);
-  arena->base     = base;
+  arena = g_new0 (LfArena, 1);
+  arena->base = base;
   arena->capacity = capacity;
   return arena;
 }
@@ -60,8 +60,8 @@ lf_arena_alloc (LfArena *arena, size_t bytes, GError **error)
   if (padded < bytes || padded > arena->capacity - arena->used)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
-                   _("Working memory exhausted: %.1f MiB requested, "
-                     "%.1f MiB of %.1f MiB left"),
+                   _ ("Working memory exhausted: %.1f MiB requested, "
+                      "%.1f MiB of %.1f MiB left"),
                    bytes / 1048576.0,
                    (arena->capacity - arena->used) / 1048576.0,
                    arena->capacity / 1048576.0);
@@ -88,14 +88,13 @@ lf_arena_tensor (LfArena       *arena,
     {
       /* Sizes come from validated configs, but a product can still
        * overflow size_t for an absurd canvas: refuse instead of wrapping. */
-      if (shape[i] < 0
-          || (shape[i] != 0 && n > G_MAXSIZE / (size_t) shape[i]))
+      if (shape[i] < 0 || (shape[i] != 0 && n > G_MAXSIZE / (size_t)shape[i]))
         {
           g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
-                       _("Tensor too large to address"));
+                       _ ("Tensor too large to address"));
           return FALSE;
         }
-      n *= (size_t) shape[i];
+      n *= (size_t)shape[i];
     }
   t.data = lf_arena_alloc (arena, n, error);
   if (t.data == NULL && n > 0)

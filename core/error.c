@@ -3,4 +3,4 @@
 
 #include "linfusion.h"
 
-G_DEFINE_QUARK (lf-error-quark, lf_error)
+G_DEFINE_QUARK (lf - error - quark, lf_error)

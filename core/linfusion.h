@@ -63,9 +63,8 @@ void         lf_tokenizer_free (LfTokenizer *tokenizer);
  *   untruncated; %NULL with LF_ERROR_INVALID_REQUEST when @text is not
  *   valid UTF-8.
  */
-GArray *lf_tokenizer_encode (LfTokenizer *tokenizer,
-                             const char  *text,
-                             GError     **error);
+GArray *
+lf_tokenizer_encode (LfTokenizer *tokenizer, const char *text, GError **error);
 
 /**
  * lf_tokenizer_encode_padded:
@@ -120,7 +119,7 @@ typedef struct
   const char *path;       /* the weight file                               */
   gint64      n_tensors;
   gint64      n_params;
-  const char *dtypes;     /* e.g. "f16" or "f32 ×12, f16 ×674"             */
+  const char *dtypes; /* e.g. "f16" or "f32 ×12, f16 ×674"             */
 } LfComponentInfo;
 
 typedef struct _LfModelInfo LfModelInfo;
@@ -139,20 +138,20 @@ typedef struct _LfModelInfo LfModelInfo;
 LfModelInfo *lf_model_info_new (const char *path, GError **error);
 void         lf_model_info_free (LfModelInfo *info);
 
-LfModelKind  lf_model_info_get_kind (const LfModelInfo *info);
-const char  *lf_model_info_get_kind_name (const LfModelInfo *info);
+LfModelKind lf_model_info_get_kind (const LfModelInfo *info);
+const char *lf_model_info_get_kind_name (const LfModelInfo *info);
 /* "sd15", "sd21", "sdxl", or "unknown" */
-const char  *lf_model_info_get_architecture (const LfModelInfo *info);
-guint        lf_model_info_get_n_components (const LfModelInfo *info);
+const char *lf_model_info_get_architecture (const LfModelInfo *info);
+guint       lf_model_info_get_n_components (const LfModelInfo *info);
 /* Returns: (transfer none): valid while @info lives. */
 const LfComponentInfo *lf_model_info_get_component (const LfModelInfo *info,
                                                     guint              index);
 /* Keys of a single-file checkpoint that no LDM → diffusers rule maps (EMA
  * copies and known buffers excluded); 0 for other kinds.
  * Returns: (transfer none): valid while @info lives. */
-guint        lf_model_info_get_n_unknown_keys (const LfModelInfo *info);
-const char  *lf_model_info_get_unknown_key (const LfModelInfo *info,
-                                            guint              index);
+guint       lf_model_info_get_n_unknown_keys (const LfModelInfo *info);
+const char *lf_model_info_get_unknown_key (const LfModelInfo *info,
+                                           guint              index);
 
 /* One tensor of a component, under its diffusers name and shape. */
 typedef struct

@@ -153,11 +153,11 @@ lf_model_info_get_tensor (const LfModelInfo *info,
   g_return_if_fail (index < lf_component_get_n_weights (comp));
   w = lf_component_get_weight (comp, index);
   memset (out, 0, sizeof *out);
-  out->name        = w->name;
+  out->name = w->name;
   out->stored_name = w->tensor->name;
-  out->dtype       = lf_st_dtype_lower_name (w->tensor->dtype);
-  out->ndim        = w->ndim;
-  for (int k = 0; k < w->ndim && k < (int) G_N_ELEMENTS (out->shape); k++)
+  out->dtype = lf_st_dtype_lower_name (w->tensor->dtype);
+  out->ndim = w->ndim;
+  for (int k = 0; k < w->ndim && k < (int)G_N_ELEMENTS (out->shape); k++)
     out->shape[k] = w->shape[k];
 }
 

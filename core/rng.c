@@ -18,17 +18,17 @@
 void
 lf_torch_rng_init (LfTorchRng *rng, uint64_t seed, LfTorchRandn variant)
 {
-  rng->variant  = variant;
-  rng->state[0] = (uint32_t) (seed & 0xffffffffu);
+  rng->variant = variant;
+  rng->state[0] = (uint32_t)(seed & 0xffffffffu);
   for (int j = 1; j < MT_N; j++)
-    rng->state[j] = 1812433253u * (rng->state[j - 1]
-                                   ^ (rng->state[j - 1] >> 30))
-                    + (uint32_t) j;
+    rng->state[j]
+        = 1812433253u * (rng->state[j - 1] ^ (rng->state[j - 1] >> 30))
+          + (uint32_t)j;
   /* torch regenerates the whole state on the first draw. */
-  rng->left             = 1;
-  rng->next             = 0;
+  rng->left = 1;
+  rng->next = 0;
   rng->have_next_normal = FALSE;
-  rng->next_normal      = 0.0;
+  rng->next_normal = 0.0;
 }
 
 static inline uint32_t
@@ -87,7 +87,7 @@ uniform_float (LfTorchRng *rng)
 {
   const uint32_t v = lf_torch_rng_random (rng) & ((1u << 24) - 1);
 
-  return (float) v * 0x1.0p-24f;
+  return (float)v * 0x1.0p-24f;
 }
 
 /* uniform_real_distribution<double>(0, 1): the low 53 bits of random64. */
@@ -96,7 +96,7 @@ uniform_double (LfTorchRng *rng)
 {
   const uint64_t v = lf_torch_rng_random64 (rng) & ((UINT64_C (1) << 53) - 1);
 
-  return (double) v * 0x1.0p-53;
+  return (double)v * 0x1.0p-53;
 }
 
 /* normal_fill_16: Box–Muller on pairs (j, j + 8) of a 16-block of uniforms.
@@ -107,12 +107,12 @@ normal_fill_16 (float *d)
 {
   for (int j = 0; j < 8; j++)
     {
-      const float u1     = 1.0f - d[j];
-      const float u2     = d[j + 8];
+      const float u1 = 1.0f - d[j];
+      const float u2 = d[j + 8];
       const float radius = sqrtf (-2.0f * logf (u1));
-      const float theta  = (float) (2.0f * M_PI * u2);
+      const float theta = (float)(2.0f * M_PI * u2);
 
-      d[j]     = radius * cosf (theta);
+      d[j] = radius * cosf (theta);
       d[j + 8] = radius * sinf (theta);
     }
 }
@@ -129,12 +129,12 @@ normal_double (LfTorchRng *rng)
       rng->have_next_normal = FALSE;
       return rng->next_normal;
     }
-  u1    = uniform_double (rng);
-  u2    = uniform_double (rng);
-  r     = sqrt (-2.0 * log1p (-u2));
+  u1 = uniform_double (rng);
+  u2 = uniform_double (rng);
+  r = sqrt (-2.0 * log1p (-u2));
   theta = 2.0 * M_PI * u1;
   rng->have_next_normal = TRUE;
-  rng->next_normal      = r * sin (theta);
+  rng->next_normal = r * sin (theta);
   return r * cos (theta);
 }
 
@@ -168,28 +168,28 @@ cephes_logf (float x)
   float    e, y, z, tmp;
   int      below;
 
-  x     = fmaxf (x, bits_to_float (0x00800000u)); /* no subnormals */
-  bits  = float_to_bits (x);
-  x     = bits_to_float ((bits & ~0x7f800000u) | float_to_bits (0.5f));
-  e     = (float) ((int32_t) (bits >> 23) - 0x7f) + 1.0f;
+  x = fmaxf (x, bits_to_float (0x00800000u)); /* no subnormals */
+  bits = float_to_bits (x);
+  x = bits_to_float ((bits & ~0x7f800000u) | float_to_bits (0.5f));
+  e = (float)((int32_t)(bits >> 23) - 0x7f) + 1.0f;
   below = x < 0.707106781186547524f;
-  tmp   = below ? x : 0.0f;
-  x     = x - 1.0f;
-  e     = e - (below ? 1.0f : 0.0f);
-  x     = x + tmp;
-  z     = x * x;
-  y     = fmaf (7.0376836292E-2f, x, -1.1514610310E-1f);
-  y     = fmaf (y, x, 1.1676998740E-1f);
-  y     = fmaf (y, x, -1.2420140846E-1f);
-  y     = fmaf (y, x, 1.4249322787E-1f);
-  y     = fmaf (y, x, -1.6668057665E-1f);
-  y     = fmaf (y, x, 2.0000714765E-1f);
-  y     = fmaf (y, x, -2.4999993993E-1f);
-  y     = fmaf (y, x, 3.3333331174E-1f);
-  y     = y * x;
+  tmp = below ? x : 0.0f;
+  x = x - 1.0f;
+  e = e - (below ? 1.0f : 0.0f);
+  x = x + tmp;
+  z = x * x;
+  y = fmaf (7.0376836292E-2f, x, -1.1514610310E-1f);
+  y = fmaf (y, x, 1.1676998740E-1f);
+  y = fmaf (y, x, -1.2420140846E-1f);
+  y = fmaf (y, x, 1.4249322787E-1f);
+  y = fmaf (y, x, -1.6668057665E-1f);
+  y = fmaf (y, x, 2.0000714765E-1f);
+  y = fmaf (y, x, -2.4999993993E-1f);
+  y = fmaf (y, x, 3.3333331174E-1f);
+  y = y * x;
   /* GCC fuses y·z (not e·q1) into this add: checked bit for bit. */
-  y     = fmaf (y, z, e * -2.12194440e-4f);
-  y     = fmaf (-z, 0.5f, y);
+  y = fmaf (y, z, e * -2.12194440e-4f);
+  y = fmaf (-z, 0.5f, y);
   return fmaf (e, 0.693359375f, x + y);
 }
 
@@ -202,26 +202,26 @@ cephes_sincosf (float x, float *s, float *c)
   float          y, z, yc, ys;
   int            poly;
 
-  x        = fabsf (x);
-  j        = (int32_t) (x * 1.27323954473516f);
-  j        = (j + 1) & ~1;
-  y        = (float) j;
-  sign_sin = sign_in ^ ((uint32_t) (j & 4) << 29);
-  sign_cos = (uint32_t) (~(j - 2) & 4) << 29;
-  poly     = (j & 2) == 0;
-  x        = fmaf (y, -0.78515625f, x);
-  x        = fmaf (y, -2.4187564849853515625e-4f, x);
-  x        = fmaf (y, -3.77489497744594108e-8f, x);
-  z        = x * x;
-  yc       = fmaf (2.443315711809948E-005f, z, -1.388731625493765E-003f);
-  yc       = fmaf (yc, z, 4.166664568298827E-002f);
-  yc       = yc * z;
-  yc       = fmaf (yc, z, -(z * 0.5f));
-  yc       = yc + 1.0f;
-  ys       = fmaf (-1.9515295891E-4f, z, 8.3321608736E-3f);
-  ys       = fmaf (ys, z, -1.6666654611E-1f);
-  ys       = ys * z;
-  ys       = fmaf (ys, x, x);
+  x = fabsf (x);
+  j = (int32_t)(x * 1.27323954473516f);
+  j = (j + 1) & ~1;
+  y = (float)j;
+  sign_sin = sign_in ^ ((uint32_t)(j & 4) << 29);
+  sign_cos = (uint32_t)(~(j - 2) & 4) << 29;
+  poly = (j & 2) == 0;
+  x = fmaf (y, -0.78515625f, x);
+  x = fmaf (y, -2.4187564849853515625e-4f, x);
+  x = fmaf (y, -3.77489497744594108e-8f, x);
+  z = x * x;
+  yc = fmaf (2.443315711809948E-005f, z, -1.388731625493765E-003f);
+  yc = fmaf (yc, z, 4.166664568298827E-002f);
+  yc = yc * z;
+  yc = fmaf (yc, z, -(z * 0.5f));
+  yc = yc + 1.0f;
+  ys = fmaf (-1.9515295891E-4f, z, 8.3321608736E-3f);
+  ys = fmaf (ys, z, -1.6666654611E-1f);
+  ys = ys * z;
+  ys = fmaf (ys, x, x);
   *s = bits_to_float (float_to_bits (poly ? ys : yc) ^ sign_sin);
   *c = bits_to_float (float_to_bits (poly ? yc : ys) ^ sign_cos);
 }
@@ -230,16 +230,16 @@ static void
 normal_fill_16_avx2 (float *d)
 {
   /* _mm256_set1_ps (2.0f * pi<double>): rounded to float once. */
-  const float two_pi = (float) (2.0 * M_PI);
+  const float two_pi = (float)(2.0 * M_PI);
 
   for (int j = 0; j < 8; j++)
     {
-      const float u1     = 1.0f - d[j];
+      const float u1 = 1.0f - d[j];
       const float radius = sqrtf (-2.0f * cephes_logf (u1));
       float       s, c;
 
       cephes_sincosf (two_pi * d[j + 8], &s, &c);
-      d[j]     = fmaf (radius * c, 1.0f, 0.0f);
+      d[j] = fmaf (radius * c, 1.0f, 0.0f);
       d[j + 8] = fmaf (radius * s, 1.0f, 0.0f);
     }
 }
@@ -250,7 +250,7 @@ lf_torch_rng_randn (LfTorchRng *rng, float *out, int64_t n)
   if (n < 16)
     {
       for (int64_t i = 0; i < n; i++)
-        out[i] = (float) normal_double (rng);
+        out[i] = (float)normal_double (rng);
       return;
     }
   void (*fill16) (float *) = rng->variant == LF_TORCH_RANDN_SCALAR

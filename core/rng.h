@@ -27,8 +27,8 @@ typedef struct
 {
   uint32_t     state[624];
   LfTorchRandn variant;
-  int      left;
-  int      next;
+  int          left;
+  int          next;
   gboolean have_next_normal; /* torch caches the second Box–Muller value */
   double   next_normal;      /* of the double path for the next call     */
 } LfTorchRng;

@@ -65,10 +65,9 @@ LfSafetensors *lf_safetensors_open (const char *path, GError **error);
 
 /* The same checks over bytes in memory (fuzzing, tests); @name is used in
  * messages. Keeps a reference to @bytes. */
-LfSafetensors *lf_safetensors_new_from_bytes (GBytes     *bytes,
-                                              const char *name,
-                                              GError    **error);
-void           lf_safetensors_free (LfSafetensors *st);
+LfSafetensors *
+lf_safetensors_new_from_bytes (GBytes *bytes, const char *name, GError **error);
+void lf_safetensors_free (LfSafetensors *st);
 
 const char *lf_safetensors_get_path (const LfSafetensors *st);
 guint       lf_safetensors_get_n_tensors (const LfSafetensors *st);
@@ -82,7 +81,7 @@ const LfStTensor *lf_safetensors_lookup (const LfSafetensors *st,
 const char *lf_safetensors_get_metadata (const LfSafetensors *st,
                                          const char          *key);
 
-const char *lf_st_dtype_name (LfStDtype dtype); /* "F32", "BF16", … */
+const char *lf_st_dtype_name (LfStDtype dtype);       /* "F32", "BF16", … */
 const char *lf_st_dtype_lower_name (LfStDtype dtype); /* "f32", "bf16", … */
 size_t      lf_st_dtype_size (LfStDtype dtype);
 int64_t     lf_st_tensor_numel (const LfStTensor *t);

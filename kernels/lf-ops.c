@@ -20,6 +20,6 @@ lf_ops_fail (LfOps *ops, LfStatus status, const char *fmt, ...)
 void
 lf_ops_clear (LfOps *ops)
 {
-  ops->status     = LF_STATUS_OK;
+  ops->status = LF_STATUS_OK;
   ops->message[0] = '\0';
 }

@@ -43,14 +43,14 @@ lf_tensor_make (void *data, LfDtype dtype, int ndim, const int64_t *shape)
   /* Unsigned: an absurd shape wraps instead of being undefined; callers
    * that allocate check the byte size themselves (lf_arena_tensor). */
   memset (&t, 0, sizeof t);
-  t.data  = data;
+  t.data = data;
   t.dtype = dtype;
-  t.ndim  = ndim;
+  t.ndim = ndim;
   for (int i = ndim - 1; i >= 0; i--)
     {
-      t.shape[i]  = shape[i];
-      t.stride[i] = (int64_t) stride;
-      stride *= (uint64_t) shape[i];
+      t.shape[i] = shape[i];
+      t.stride[i] = (int64_t)stride;
+      stride *= (uint64_t)shape[i];
     }
   return t;
 }
@@ -77,12 +77,8 @@ lf_tensor_3d (void *data, LfDtype dtype, int64_t d0, int64_t d1, int64_t d2)
 }
 
 LfTensor
-lf_tensor_4d (void   *data,
-              LfDtype dtype,
-              int64_t d0,
-              int64_t d1,
-              int64_t d2,
-              int64_t d3)
+lf_tensor_4d (
+    void *data, LfDtype dtype, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
 {
   const int64_t shape[4] = { d0, d1, d2, d3 };
   return lf_tensor_make (data, dtype, 4, shape);
@@ -101,7 +97,7 @@ lf_tensor_numel (const LfTensor *t)
 size_t
 lf_tensor_nbytes (const LfTensor *t)
 {
-  return (size_t) lf_tensor_numel (t) * lf_dtype_size (t->dtype);
+  return (size_t)lf_tensor_numel (t) * lf_dtype_size (t->dtype);
 }
 
 int
@@ -138,7 +134,7 @@ lf_tensor_reshape (const LfTensor *t,
 {
   int64_t n = 1;
 
-  if (ndim < 0 || ndim > LF_TENSOR_MAX_DIMS || ! lf_tensor_is_contiguous (t))
+  if (ndim < 0 || ndim > LF_TENSOR_MAX_DIMS || !lf_tensor_is_contiguous (t))
     return 0;
   for (int i = 0; i < ndim; i++)
     {
@@ -153,11 +149,8 @@ lf_tensor_reshape (const LfTensor *t,
 }
 
 int
-lf_tensor_narrow (const LfTensor *t,
-                  int             dim,
-                  int64_t         start,
-                  int64_t         len,
-                  LfTensor       *out)
+lf_tensor_narrow (
+    const LfTensor *t, int dim, int64_t start, int64_t len, LfTensor *out)
 {
   LfTensor v;
 
@@ -165,8 +158,8 @@ lf_tensor_narrow (const LfTensor *t,
       || start > t->shape[dim] - len)
     return 0;
   v = *t;
-  v.data = (char *) t->data
-           + start * t->stride[dim] * (int64_t) lf_dtype_size (t->dtype);
+  v.data = (char *)t->data
+           + start * t->stride[dim] * (int64_t)lf_dtype_size (t->dtype);
   v.shape[dim] = len;
   *out = v;
   return 1;
@@ -183,8 +176,8 @@ lf_tensor_permute (const LfTensor *t, const int *perm, LfTensor *out)
       if (perm[i] < 0 || perm[i] >= t->ndim || seen[perm[i]])
         return 0;
       seen[perm[i]] = 1;
-      v.shape[i]    = t->shape[perm[i]];
-      v.stride[i]   = t->stride[perm[i]];
+      v.shape[i] = t->shape[perm[i]];
+      v.stride[i] = t->stride[perm[i]];
     }
   *out = v;
   return 1;
@@ -197,9 +190,9 @@ lf_tensor_expand (const LfTensor *t, int dim, int64_t n, LfTensor *out)
 
   if (dim < 0 || dim >= t->ndim || t->shape[dim] != 1 || n < 0)
     return 0;
-  v             = *t;
-  v.shape[dim]  = n;
+  v = *t;
+  v.shape[dim] = n;
   v.stride[dim] = 0;
-  *out          = v;
+  *out = v;
   return 1;
 }

@@ -23,7 +23,7 @@ void
 lf_test_fill_uniform (float *x, int64_t n, double lo, double hi)
 {
   for (int64_t i = 0; i < n; i++)
-    x[i] = (float) g_test_rand_double_range (lo, hi);
+    x[i] = (float)g_test_rand_double_range (lo, hi);
 }
 
 void
@@ -56,12 +56,12 @@ lf_test_assert_close (const char   *what,
 
   for (int64_t i = 0; i < n; i++)
     {
-      const double d = fabs ((double) got[i] - ref[i]);
+      const double d = fabs ((double)got[i] - ref[i]);
 
       if (isnan (got[i]) || isnan (d) || d > atol + rtol * fabs (ref[i]))
         if (first_bad < 0)
           first_bad = i;
-      if (! isnan (d))
+      if (!isnan (d))
         {
           max_abs = MAX (max_abs, d);
           if (ref[i] != 0.0)
@@ -70,14 +70,15 @@ lf_test_assert_close (const char   *what,
     }
   if (first_bad >= 0)
     {
-      g_test_message ("%s: mismatch at %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+      g_test_message ("%s: mismatch at %" G_GINT64_FORMAT
+                      " of %" G_GINT64_FORMAT
                       ": got %.9g, expected %.9g (rtol %g, atol %g); "
                       "max abs err %.3g, max rel err %.3g",
-                      what, first_bad, n, (double) got[first_bad],
+                      what, first_bad, n, (double)got[first_bad],
                       ref[first_bad], rtol, atol, max_abs, max_rel);
       g_test_fail_printf ("%s: %" G_GINT64_FORMAT " differs: got %.9g, "
                           "expected %.9g",
-                          what, first_bad, (double) got[first_bad],
+                          what, first_bad, (double)got[first_bad],
                           ref[first_bad]);
     }
 }
@@ -103,7 +104,7 @@ lf_test_cpu_ops_new (int n_threads, size_t scratch_bytes)
   if (scratch_bytes == 0)
     scratch_bytes = lf_cpu_ops_scratch_hint (n_threads);
   g_assert_cmpint (posix_memalign (&scratch, 64, scratch_bytes), ==, 0);
-  ops->scratch       = scratch;
+  ops->scratch = scratch;
   ops->scratch_bytes = scratch_bytes;
   return ops;
 }
@@ -121,7 +122,7 @@ void
 lf_test_assert_ops_ok (LfOps *ops)
 {
   if (ops->status != LF_STATUS_OK)
-    g_test_fail_printf ("op failed (status %d): %s", (int) ops->status,
+    g_test_fail_printf ("op failed (status %d): %s", (int)ops->status,
                         ops->message);
 }
 
@@ -130,8 +131,7 @@ lf_test_data_path (const char *name)
 {
   const char *dir = g_getenv ("LF_TEST_DATA_DIR");
 
-  return g_build_filename (dir != NULL && *dir != '\0' ? dir
-                                                        : LF_TEST_DATA_DIR,
+  return g_build_filename (dir != NULL && *dir != '\0' ? dir : LF_TEST_DATA_DIR,
                            name, NULL);
 }
 
@@ -144,7 +144,7 @@ lf_test_conformance_dir (const char *set)
   if (root == NULL || *root == '\0')
     root = LF_TEST_CONFORMANCE_DIR;
   dir = g_build_filename (root, set, NULL);
-  if (! g_file_test (dir, G_FILE_TEST_IS_DIR))
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_autofree char *msg = g_strdup_printf (
           "conformance set %s not found (set LF_CONFORMANCE_DIR)", dir);

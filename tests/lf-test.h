@@ -15,10 +15,10 @@
 
 G_BEGIN_DECLS
 
-float  *lf_test_alloc_f32 (int64_t n);    /* g_free */
-double *lf_test_alloc_f64 (int64_t n);    /* g_free */
+float  *lf_test_alloc_f32 (int64_t n); /* g_free */
+double *lf_test_alloc_f64 (int64_t n); /* g_free */
 void    lf_test_fill_uniform (float *x, int64_t n, double lo, double hi);
-void    lf_test_poison (float *x, int64_t n);  /* NaN everywhere */
+void    lf_test_poison (float *x, int64_t n); /* NaN everywhere */
 double  lf_test_max_abs (const double *x, int64_t n);
 
 /* Asserts |got_i − ref_i| ≤ atol + rtol·|ref_i| for all i and that got has

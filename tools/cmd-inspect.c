@@ -17,7 +17,7 @@ print_tensors (const LfModelInfo *info, guint component)
 {
   const LfComponentInfo *c = lf_model_info_get_component (info, component);
 
-  for (guint i = 0; i < (guint) c->n_tensors; i++)
+  for (guint i = 0; i < (guint)c->n_tensors; i++)
     {
       g_autoptr (GString) shape = g_string_new ("[");
       LfTensorInfo t;
@@ -69,11 +69,10 @@ lf_cmd_inspect (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (LfModelInfo) info = NULL;
   gboolean     tensors = FALSE;
-  GOptionEntry entries[] = {
-    { "tensors", 't', 0, G_OPTION_ARG_NONE, &tensors,
-      N_ ("List every tensor: diffusers name, dtype, shape"), NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+      = { { "tensors", 't', 0, G_OPTION_ARG_NONE, &tensors,
+            N_ ("List every tensor: diffusers name, dtype, shape"), NULL },
+          { NULL } };
 
   g_option_context_set_summary (
       context, _ ("Validate a model and show its components: a diffusers "

@@ -16,10 +16,9 @@
 static char *
 inspect_with (const char *opt, const char *arg, int expect_status)
 {
-  const char      *exe = g_getenv ("LINFUSION");
-  char            *argv[] = { (char *)exe, "inspect", (char *)opt, (char *)arg,
-                              NULL };
-  char            *out = NULL;
+  const char *exe = g_getenv ("LINFUSION");
+  char *argv[] = { (char *)exe, "inspect", (char *)opt, (char *)arg, NULL };
+  char *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr (GError) error = NULL;
   int status;

@@ -17,12 +17,12 @@ replay_file (const char *path)
   gsize            size = 0;
   g_autoptr (GError) error = NULL;
 
-  if (! g_file_get_contents (path, &data, &size, &error))
+  if (!g_file_get_contents (path, &data, &size, &error))
     {
       fprintf (stderr, "replay: %s\n", error->message);
       return 0;
     }
-  LLVMFuzzerTestOneInput ((const uint8_t *) data, size);
+  LLVMFuzzerTestOneInput ((const uint8_t *)data, size);
   return 1;
 }
 

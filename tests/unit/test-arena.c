@@ -15,8 +15,8 @@ test_steps_reuse_memory (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (LfArena) arena = lf_arena_new (1 << 20, &error);
   const int64_t shape[4] = { 2, 4, 16, 8 };
-  void   *first[3] = { NULL, NULL, NULL };
-  size_t  mark, peak_after_first = 0;
+  void         *first[3] = { NULL, NULL, NULL };
+  size_t        mark, peak_after_first = 0;
 
   g_assert_no_error (error);
   g_assert_nonnull (lf_arena_alloc (arena, 100, &error)); /* weights-like */
@@ -26,16 +26,16 @@ test_steps_reuse_memory (void)
       LfTensor a, b;
       void    *c;
 
-      g_assert_true (lf_arena_tensor (arena, LF_DTYPE_F32, 4, shape, &a,
-                                      &error));
-      g_assert_true (lf_arena_tensor (arena, LF_DTYPE_F16, 4, shape, &b,
-                                      &error));
+      g_assert_true (
+          lf_arena_tensor (arena, LF_DTYPE_F32, 4, shape, &a, &error));
+      g_assert_true (
+          lf_arena_tensor (arena, LF_DTYPE_F16, 4, shape, &b, &error));
       c = lf_arena_alloc (arena, 3, &error);
       g_assert_no_error (error);
-      g_assert_cmpuint ((guintptr) a.data % LF_ARENA_ALIGN, ==, 0);
-      g_assert_cmpuint ((guintptr) b.data % LF_ARENA_ALIGN, ==, 0);
-      g_assert_cmpuint ((guintptr) c % LF_ARENA_ALIGN, ==, 0);
-      g_assert_true ((char *) b.data >= (char *) a.data + lf_tensor_nbytes (&a));
+      g_assert_cmpuint ((guintptr)a.data % LF_ARENA_ALIGN, ==, 0);
+      g_assert_cmpuint ((guintptr)b.data % LF_ARENA_ALIGN, ==, 0);
+      g_assert_cmpuint ((guintptr)c % LF_ARENA_ALIGN, ==, 0);
+      g_assert_true ((char *)b.data >= (char *)a.data + lf_tensor_nbytes (&a));
       if (step == 0)
         {
           first[0] = a.data, first[1] = b.data, first[2] = c;
@@ -57,8 +57,8 @@ test_exhaustion_is_an_error (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (LfArena) arena = lf_arena_new (4096, &error);
-  const int64_t huge[2] = { G_GINT64_CONSTANT (1) << 40,
-                            G_GINT64_CONSTANT (1) << 40 };
+  const int64_t huge[2]
+      = { G_GINT64_CONSTANT (1) << 40, G_GINT64_CONSTANT (1) << 40 };
   LfTensor t;
 
   g_assert_nonnull (lf_arena_alloc (arena, 4000, &error));

@@ -18,7 +18,7 @@ open_fixture (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *path = lf_test_data_path ("torch-randn.safetensors");
-  LfSafetensors *st = lf_safetensors_open (path, &error);
+  LfSafetensors   *st = lf_safetensors_open (path, &error);
 
   g_assert_no_error (error);
   return st;
@@ -28,13 +28,13 @@ static void
 assert_bits_equal (const char *name, const float *got, const LfStTensor *ref)
 {
   const float  *want = ref->data;
-  const int64_t n    = lf_st_tensor_numel (ref);
+  const int64_t n = lf_st_tensor_numel (ref);
 
   for (int64_t i = 0; i < n; i++)
     if (memcmp (&got[i], &want[i], sizeof (float)) != 0)
       {
         g_test_fail_printf ("%s[%" G_GINT64_FORMAT "]: got %.9g, torch %.9g",
-                            name, i, (double) got[i], (double) want[i]);
+                            name, i, (double)got[i], (double)want[i]);
         return;
       }
 }
@@ -51,10 +51,10 @@ test_seeds_and_shapes (void)
       const LfStTensor *t = lf_safetensors_get_tensor (st, i);
       g_auto (GStrv) parts = g_strsplit (t->name, "_", 3);
       g_autofree float *got = NULL;
-      LfTorchRng rng;
-      int64_t    n = lf_st_tensor_numel (t);
+      LfTorchRng        rng;
+      int64_t           n = lf_st_tensor_numel (t);
 
-      if (! g_str_equal (parts[0], "randn"))
+      if (!g_str_equal (parts[0], "randn"))
         continue;
       got = g_new (float, n);
       lf_torch_rng_init (&rng, g_ascii_strtoull (parts[1], NULL, 10),
@@ -100,8 +100,8 @@ test_scalar_variant_close (void)
 
   g_assert_nonnull (t);
   want = t->data;
-  n    = lf_st_tensor_numel (t);
-  got  = g_new (float, n);
+  n = lf_st_tensor_numel (t);
+  got = g_new (float, n);
   lf_torch_rng_init (&rng, 12345, LF_TORCH_RANDN_SCALAR);
   lf_torch_rng_randn (&rng, got, n);
   for (int64_t i = 0; i < n; i++)
@@ -118,6 +118,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/rng/torch-randn/seeds-and-shapes", test_seeds_and_shapes);
   g_test_add_func ("/rng/torch-randn/stream", test_stream_continues);
-  g_test_add_func ("/rng/torch-randn/scalar-variant", test_scalar_variant_close);
+  g_test_add_func ("/rng/torch-randn/scalar-variant",
+                   test_scalar_variant_close);
   return g_test_run ();
 }
