@@ -72,7 +72,7 @@ lf_cmd_inspect (int argc, char **argv)
   GOptionEntry entries[]
       = { { "tensors", 't', 0, G_OPTION_ARG_NONE, &tensors,
             N_ ("List every tensor: diffusers name, dtype, shape"), NULL },
-          { NULL } };
+          G_OPTION_ENTRY_NULL };
 
   g_option_context_set_summary (
       context, _ ("Validate a model and show its components: a diffusers "
