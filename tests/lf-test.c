@@ -2,7 +2,10 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 
 #include "cpu-ops.h"
 #include "lf-test.h"
@@ -153,4 +156,60 @@ lf_test_conformance_dir (const char *set)
       return NULL;
     }
   return dir;
+}
+
+void
+lf_test_run_clear (LfTestRun *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+gboolean
+lf_test_run_cli (LfTestRun *run, const char *command, ...)
+{
+  const char *exe = g_getenv ("LINFUSION");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int         wait_status = 0;
+  const char *arg;
+  va_list     args;
+
+  if (exe == NULL)
+    {
+      g_test_skip ("LINFUSION is not set (run through meson test)");
+      return FALSE;
+    }
+  g_ptr_array_add (argv, (char *)exe);
+  g_ptr_array_add (argv, (char *)command);
+  va_start (args, command);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *)arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &run->out, &run->err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_test_message ("linfusion %s: status %d\n%s%s", command, wait_status,
+                  run->out, run->err);
+  g_assert_false (WIFSIGNALED (wait_status));
+  g_assert_true (WIFEXITED (wait_status));
+  run->status = WEXITSTATUS (wait_status);
+  return TRUE;
+}
+
+void
+lf_test_assert_cli_error (const LfTestRun *run,
+                          const char      *command,
+                          const char      *needle)
+{
+  g_autofree char *prefix = g_strdup_printf ("linfusion %s: ", command);
+
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_cmpstr (run->out, ==, "");
+  g_assert_true (g_str_has_prefix (run->err, prefix));
+  /* Exactly one line: a single newline, at the end. */
+  g_assert_true (g_str_has_suffix (run->err, "\n"));
+  g_assert_true (strchr (run->err, '\n') == run->err + strlen (run->err) - 1);
+  g_assert_nonnull (strstr (run->err, needle));
 }

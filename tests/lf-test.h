@@ -56,6 +56,30 @@ char *lf_test_data_path (const char *name);
  * default), or NULL after g_test_skip() when it is absent. */
 char *lf_test_conformance_dir (const char *set);
 
+/* One run of the linfusion command (path in $LINFUSION, set by meson). */
+typedef struct
+{
+  char *out;    /* stdout */
+  char *err;    /* stderr */
+  int   status; /* exit status */
+} LfTestRun;
+
+void lf_test_run_clear (LfTestRun *run);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LfTestRun, lf_test_run_clear)
+
+/* Runs `linfusion @command ARGS…` (NULL-terminated) and asserts it exited
+ * normally, not by a signal. Returns FALSE after g_test_skip () when
+ * $LINFUSION is not set. */
+gboolean lf_test_run_cli (LfTestRun  *run,
+                          const char *command,
+                          ...) G_GNUC_NULL_TERMINATED;
+
+/* Asserts exit status 1, nothing on stdout, and exactly one stderr line
+ * "linfusion @command: …" containing @needle. */
+void lf_test_assert_cli_error (const LfTestRun *run,
+                               const char      *command,
+                               const char      *needle);
+
 G_END_DECLS
 
 #endif /* LF_TEST_H */

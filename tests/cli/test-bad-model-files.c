@@ -6,9 +6,9 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "lf-test-model.h"
+#include "lf-test.h"
 
 static char *tmp;
 
@@ -33,28 +33,12 @@ static const BadFile bad_files[] = {
 static void
 run_inspect (const char *path, const char *name, const char *word)
 {
-  const char      *exe = g_getenv ("LINFUSION");
-  char            *argv[] = { (char *)exe, "inspect", (char *)path, NULL };
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr (GError) error = NULL;
-  int status;
+  g_auto (LfTestRun) run = { 0 };
 
-  g_assert_nonnull (exe);
-  g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                &status, &error);
-  g_assert_no_error (error);
-  g_test_message ("%s → %s", name, err);
-  g_assert_false (WIFSIGNALED (status));
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
-  g_assert_cmpstr (out, ==, "");
-  /* Exactly one line: a single newline, at the end. */
-  g_assert_true (g_str_has_suffix (err, "\n"));
-  g_assert_true (strchr (err, '\n') == err + strlen (err) - 1);
-  g_assert_true (g_str_has_prefix (err, "linfusion inspect: "));
-  g_assert_nonnull (strstr (err, name));
-  g_assert_nonnull (strstr (err, word));
+  if (!lf_test_run_cli (&run, "inspect", path, NULL))
+    return;
+  lf_test_assert_cli_error (&run, "inspect", name);
+  g_assert_nonnull (strstr (run.err, word));
 }
 
 static void

@@ -8,29 +8,19 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "lf-test-model.h"
 #include "lf-test.h"
 
+/* stdout of `linfusion inspect [OPT] ARG`, which must exit with @status. */
 static char *
 inspect_with (const char *opt, const char *arg, int expect_status)
 {
-  const char *exe = g_getenv ("LINFUSION");
-  char *argv[] = { (char *)exe, "inspect", (char *)opt, (char *)arg, NULL };
-  char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr (GError) error = NULL;
-  int status;
+  g_auto (LfTestRun) run = { 0 };
 
-  g_assert_nonnull (exe);
-  g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                &status, &error);
-  g_assert_no_error (error);
-  g_test_message ("inspect %s:\n%s%s", arg, out, err);
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, expect_status);
-  return out;
+  g_assert_true (lf_test_run_cli (&run, "inspect", opt, arg, NULL));
+  g_assert_cmpint (run.status, ==, expect_status);
+  return g_steal_pointer (&run.out);
 }
 
 static char *
