@@ -100,6 +100,24 @@ LfPromptTokens *lf_tokenizer_encode_weighted (LfTokenizer *tokenizer,
 void            lf_prompt_tokens_free (LfPromptTokens *tokens);
 
 /* ------------------------------------------------------------------ */
+/* Samplers                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum
+{
+  LF_SAMPLER_DDIM,             /* diffusers DDIMScheduler, eta 0            */
+  LF_SAMPLER_EULER,            /* EulerDiscreteScheduler                    */
+  LF_SAMPLER_EULER_A,          /* EulerAncestralDiscreteScheduler           */
+  LF_SAMPLER_DPMPP_2M,         /* DPMSolverMultistep, dpmsolver++, order 2  */
+  LF_SAMPLER_DPMPP_2M_KARRAS,  /* … with use_karras_sigmas                  */
+} LfSamplerKind;
+
+/* "ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras" */
+const char *lf_sampler_kind_to_string (LfSamplerKind kind);
+gboolean    lf_sampler_kind_from_string (const char    *name,
+                                         LfSamplerKind *out);
+
+/* ------------------------------------------------------------------ */
 /* Model files                                                         */
 /* ------------------------------------------------------------------ */
 
