@@ -105,17 +105,210 @@ void            lf_prompt_tokens_free (LfPromptTokens *tokens);
 
 typedef enum
 {
-  LF_SAMPLER_DDIM,             /* diffusers DDIMScheduler, eta 0            */
-  LF_SAMPLER_EULER,            /* EulerDiscreteScheduler                    */
-  LF_SAMPLER_EULER_A,          /* EulerAncestralDiscreteScheduler           */
-  LF_SAMPLER_DPMPP_2M,         /* DPMSolverMultistep, dpmsolver++, order 2  */
-  LF_SAMPLER_DPMPP_2M_KARRAS,  /* … with use_karras_sigmas                  */
+  LF_SAMPLER_DDIM,            /* diffusers DDIMScheduler, eta 0            */
+  LF_SAMPLER_EULER,           /* EulerDiscreteScheduler                    */
+  LF_SAMPLER_EULER_A,         /* EulerAncestralDiscreteScheduler           */
+  LF_SAMPLER_DPMPP_2M,        /* DPMSolverMultistep, dpmsolver++, order 2  */
+  LF_SAMPLER_DPMPP_2M_KARRAS, /* … with use_karras_sigmas                  */
 } LfSamplerKind;
 
 /* "ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras" */
 const char *lf_sampler_kind_to_string (LfSamplerKind kind);
-gboolean    lf_sampler_kind_from_string (const char    *name,
-                                         LfSamplerKind *out);
+gboolean    lf_sampler_kind_from_string (const char *name, LfSamplerKind *out);
+
+/* ------------------------------------------------------------------ */
+/* Output: a sink receives the image in full-width strips              */
+/* ------------------------------------------------------------------ */
+
+typedef enum
+{
+  LF_PIXEL_RGB8, /* 3 bytes per pixel, round (clamp (x/2 + 0.5) · 255) */
+} LfPixelFormat;
+
+typedef struct _LfSink LfSink;
+
+/* Front ends implement a sink by embedding LfSink as their first member
+ * (libvips sink_disc contract): begin once, then strips top to bottom with
+ * no gaps and no overlap, one call at a time, then finish; after any
+ * failure or cancellation abort instead, which must undo partial output. */
+struct _LfSink
+{
+  /* @strip_height: in: the engine's suggestion; out: the sink's choice. */
+  gboolean (*begin) (LfSink       *sink,
+                     int64_t       width,
+                     int64_t       height,
+                     LfPixelFormat format,
+                     int64_t      *strip_height,
+                     GError      **error);
+  gboolean (*write) (LfSink       *sink,
+                     int64_t       y,
+                     int64_t       rows,
+                     const guint8 *pixels,
+                     size_t        stride,
+                     GError      **error);
+  gboolean (*finish) (LfSink *sink, GError **error);
+  void (*abort) (LfSink *sink);
+};
+
+/* ------------------------------------------------------------------ */
+/* Requests: everything one generation needs                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct _LfRequest LfRequest;
+
+/* Defaults: empty prompts, 512 × 512, 25 steps, guidance 7.5, seed 0,
+ * the model's own scheduler, strength 0.75 (used only with an init
+ * image), no prompt flags, clip skip 0. */
+LfRequest *lf_request_new (void);
+void       lf_request_free (LfRequest *request);
+
+void lf_request_set_prompt (LfRequest *request, const char *prompt);
+void lf_request_set_negative_prompt (LfRequest *request, const char *prompt);
+void lf_request_set_size (LfRequest *request, int64_t width, int64_t height);
+void lf_request_set_steps (LfRequest *request, int steps);
+void lf_request_set_guidance (LfRequest *request, double guidance);
+void lf_request_set_seed (LfRequest *request, guint64 seed);
+/* The algorithm, applied to the model's scheduler config (diffusers
+ * `XScheduler.from_config (pipe.scheduler.config)`). */
+void lf_request_set_sampler (LfRequest *request, LfSamplerKind kind);
+/* A diffusers scheduler_config.json: `_class_name` picks the algorithm, its
+ * fields the settings; overrides set_sampler. */
+gboolean lf_request_set_scheduler_config (LfRequest  *request,
+                                          const char *path,
+                                          GError    **error);
+/* A1111 emphasis syntax and prompts over 75 tokens (see the CLI). */
+void lf_request_set_prompt_weights (LfRequest *request, gboolean enable);
+void lf_request_set_long_prompts (LfRequest *request, gboolean enable);
+/* diffusers clip_skip: 0 uses the last layer. */
+void lf_request_set_clip_skip (LfRequest *request, int clip_skip);
+/* img2img: an RGB8 image of exactly the request's size (copied). */
+void lf_request_set_init_image (LfRequest    *request,
+                                int64_t       width,
+                                int64_t       height,
+                                const guint8 *rgb,
+                                size_t        stride);
+void lf_request_set_strength (LfRequest *request, double strength);
+/* The unscaled initial noise (1, C, H/8, W/8) instead of one drawn from
+ * the seed (copied). */
+void lf_request_set_init_noise (LfRequest     *request,
+                                const float   *noise,
+                                int            ndim,
+                                const int64_t *shape);
+
+/* Checks what does not depend on the model: width and height multiples of
+ * 8 and in range, steps 1…1000, a finite guidance, strength in [0, 1],
+ * clip skip ≥ 0. Returns: %FALSE with LF_ERROR_INVALID_REQUEST naming the
+ * value. lf_engine_generate checks this and the model's own limits. */
+gboolean lf_request_validate (const LfRequest *request, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* Engine: loaded models on one backend                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct _LfEngine LfEngine;
+
+typedef enum
+{
+  LF_STAGE_TEXT,     /* encoding the prompts             */
+  LF_STAGE_ENCODE,   /* encoding the init image (img2img) */
+  LF_STAGE_SAMPLING, /* denoising: step of n_steps       */
+  LF_STAGE_DECODE,   /* decoding and writing the image   */
+} LfStage;
+
+typedef struct
+{
+  LfStage stage;
+  int     step;    /* steps done in this stage */
+  int     n_steps; /* steps in this stage      */
+  double  seconds; /* since generation began   */
+} LfProgress;
+
+typedef void (*LfProgressFunc) (const LfProgress *progress, gpointer user_data);
+
+/**
+ * lf_engine_new:
+ * @device: "cpu" (other backends come later)
+ * @n_threads: 0 for every core
+ *
+ * Returns: (transfer full) (nullable): an engine with no model yet.
+ */
+LfEngine *lf_engine_new (const char *device, int n_threads, GError **error);
+void      lf_engine_free (LfEngine *engine);
+
+/**
+ * lf_engine_load_model:
+ * @path: a diffusers folder or a single-file checkpoint (.safetensors)
+ * @config_path: (nullable): a diffusers folder whose configs and tokenizer
+ *   describe a single-file checkpoint (as diffusers' from_single_file
+ *   config=); without it, SD-1.x checkpoints use the published SD-1.5
+ *   configs and need a tokenizer from @config_path.
+ */
+gboolean lf_engine_load_model (LfEngine   *engine,
+                               const char *path,
+                               const char *config_path,
+                               GError    **error);
+/* Mounts a LinFusion folder on the loaded UNet's self-attention. */
+gboolean
+lf_engine_load_linfusion (LfEngine *engine, const char *path, GError **error);
+
+/**
+ * lf_engine_generate:
+ * @sink: (transfer none): receives the image, top to bottom
+ * @progress: (nullable) (scope call): called after each stage step
+ * @cancellable: (nullable): checked between steps and strips
+ *
+ * Text-to-image, or image-to-image when the request has an init image.
+ * Returns: %TRUE on success; on failure or cancellation (G_IO_ERROR_CANCELLED)
+ *   @sink has been aborted.
+ */
+gboolean lf_engine_generate (LfEngine        *engine,
+                             const LfRequest *request,
+                             LfSink          *sink,
+                             LfProgressFunc   progress,
+                             gpointer         user_data,
+                             GCancellable    *cancellable,
+                             GError         **error);
+
+/* After a successful generate: the unscaled initial noise and the final
+ * latents, (1, C, h, w) f32 in @shape. Returns: (transfer none) (nullable). */
+const float *lf_engine_get_initial_noise (const LfEngine *engine,
+                                          int64_t         shape[4]);
+const float *lf_engine_get_final_latents (const LfEngine *engine,
+                                          int64_t         shape[4]);
+
+/* ------------------------------------------------------------------ */
+/* Tensor files (noise in, latents out)                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct
+{
+  const char  *name;
+  const float *data; /* contiguous f32 */
+  int          ndim; /* ≤ 4 */
+  int64_t      shape[4];
+} LfNamedTensor;
+
+/**
+ * lf_tensor_file_read:
+ * @path: a .safetensors file
+ * @name: the tensor (F32, F16 or BF16)
+ * @shape: (out caller-allocates): up to 4 dimensions, in @ndim
+ *
+ * Returns: (transfer full) (nullable): the tensor as f32 (g_free), or NULL
+ *   with an error naming the file and the tensor.
+ */
+float *lf_tensor_file_read (const char *path,
+                            const char *name,
+                            int        *ndim,
+                            int64_t     shape[4],
+                            GError    **error);
+
+/* Writes @tensors as F32 into a new safetensors file at @path (replaced
+ * atomically: a failed write leaves an existing file as it was). */
+gboolean lf_tensor_file_write (const char          *path,
+                               const LfNamedTensor *tensors,
+                               guint                n_tensors,
+                               GError             **error);
 
 /* ------------------------------------------------------------------ */
 /* Model files                                                         */
@@ -195,6 +388,8 @@ void lf_model_info_get_tensor (const LfModelInfo *info,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfTokenizer, lf_tokenizer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfPromptTokens, lf_prompt_tokens_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfModelInfo, lf_model_info_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfRequest, lf_request_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfEngine, lf_engine_free)
 
 G_END_DECLS
 

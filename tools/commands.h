@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+int lf_cmd_generate (int argc, char **argv);
 int lf_cmd_inspect (int argc, char **argv);
 int lf_cmd_tokenize (int argc, char **argv);
 

@@ -19,6 +19,8 @@ typedef struct
 } LfCommand;
 
 static const LfCommand commands[] = {
+  { "generate", "Generate an image (text-to-image or image-to-image)",
+    lf_cmd_generate },
   { "inspect", "Show the components, dtypes and sizes of a model",
     lf_cmd_inspect },
   { "tokenize", "Print the CLIP token ids of a text", lf_cmd_tokenize },

@@ -55,7 +55,7 @@ gboolean lf_text_encoder_forward (LfTextEncoder *te,
 typedef enum
 {
   LF_PROMPT_WEIGHTS = 1 << 0, /* A1111 emphasis: scale, restore the mean */
-  LF_PROMPT_LONG    = 1 << 1, /* > 75 tokens: 77-token chunks, concatenated */
+  LF_PROMPT_LONG = 1 << 1,    /* > 75 tokens: 77-token chunks, concatenated */
 } LfPromptFlags;
 
 /**

@@ -27,10 +27,10 @@ float   lf_vae_get_scaling_factor (const LfVae *vae);
 int64_t lf_vae_get_latent_channels (const LfVae *vae);
 int     lf_vae_get_downscale (const LfVae *vae); /* 8 for SD */
 
-size_t lf_vae_plan_decode (const LfVae *vae, int64_t batch, int64_t h,
-                           int64_t w);
-size_t lf_vae_plan_encode (const LfVae *vae, int64_t batch, int64_t H,
-                           int64_t W);
+size_t
+lf_vae_plan_decode (const LfVae *vae, int64_t batch, int64_t h, int64_t w);
+size_t
+lf_vae_plan_encode (const LfVae *vae, int64_t batch, int64_t H, int64_t W);
 
 /* z (B, latent, h, w), already divided by the scaling factor → image
  * (B, out_channels, 8h, 8w), unclamped (about [-1, 1]). */

@@ -22,7 +22,7 @@ lf_weight_store_new (LfOps *ops)
 {
   LfWeightStore *store = g_new0 (LfWeightStore, 1);
 
-  store->ops     = ops;
+  store->ops = ops;
   store->buffers = g_ptr_array_new_with_free_func (free);
   return store;
 }
@@ -46,7 +46,7 @@ static gboolean
 usable_in_place (const LfTensor *t)
 {
   return t->dtype == LF_DTYPE_F32 && lf_tensor_is_contiguous (t)
-         && (guintptr) t->data % 16 == 0;
+         && (guintptr)t->data % 16 == 0;
 }
 
 /* Converts @src into a new contiguous f32 tensor the store owns. */
@@ -57,8 +57,8 @@ convert (LfWeightStore  *store,
          LfTensor       *out,
          GError        **error)
 {
-  const size_t bytes = (size_t) lf_tensor_numel (src) * sizeof (float);
-  void        *data  = NULL;
+  const size_t bytes = (size_t)lf_tensor_numel (src) * sizeof (float);
+  void        *data = NULL;
   LfTensor     dst;
 
   if (posix_memalign (&data, 64, MAX (bytes, 64)) != 0)

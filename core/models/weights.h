@@ -56,9 +56,8 @@ gboolean lf_weight_store_bindf (LfWeightStore     *store,
 
 /* TRUE when @comp has a tensor called printf (@format, …): for weights
  * that exist only in some configurations (a ResNet's conv_shortcut). */
-gboolean lf_component_hasf (const LfComponent *comp,
-                            const char        *format,
-                            ...) G_GNUC_PRINTF (2, 3);
+gboolean lf_component_hasf (const LfComponent *comp, const char *format, ...)
+    G_GNUC_PRINTF (2, 3);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfWeightStore, lf_weight_store_free)
 
