@@ -1,6 +1,7 @@
 /* lf-test.c: see lf-test.h. */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -212,4 +213,27 @@ lf_test_assert_cli_error (const LfTestRun *run,
   g_assert_true (g_str_has_suffix (run->err, "\n"));
   g_assert_true (strchr (run->err, '\n') == run->err + strlen (run->err) - 1);
   g_assert_nonnull (strstr (run->err, needle));
+}
+
+void
+lf_test_remove_tree (const char *path)
+{
+  GDir       *dir;
+  const char *name;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK)
+      && g_file_test (path, G_FILE_TEST_IS_DIR)
+      && (dir = g_dir_open (path, 0, NULL)) != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          lf_test_remove_tree (child);
+        }
+      g_dir_close (dir);
+      g_rmdir (path);
+    }
+  else
+    g_remove (path);
 }

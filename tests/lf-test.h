@@ -52,6 +52,10 @@ void lf_test_assert_ops_ok (LfOps *ops);
  * source tree's folder). Returns: (transfer full). */
 char *lf_test_data_path (const char *name);
 
+/* Deletes @path and, for a folder, everything in it (links, not their
+ * targets). */
+void lf_test_remove_tree (const char *path);
+
 /* The conformance set folder (LF_CONFORMANCE_DIR, else the build's
  * default), or NULL after g_test_skip() when it is absent. */
 char *lf_test_conformance_dir (const char *set);
