@@ -85,22 +85,22 @@ typedef struct
 
 /* clang-format off */
 static const TeKey layer_keys[] = {
-  { "layer_norm1.weight",     G_STRUCT_OFFSET (TeLayer, ln1_g), SHAPE_D  },
-  { "layer_norm1.bias",       G_STRUCT_OFFSET (TeLayer, ln1_b), SHAPE_D  },
-  { "self_attn.q_proj.weight",  G_STRUCT_OFFSET (TeLayer, q_w),   SHAPE_DD },
-  { "self_attn.q_proj.bias",    G_STRUCT_OFFSET (TeLayer, q_b),   SHAPE_D  },
-  { "self_attn.k_proj.weight",  G_STRUCT_OFFSET (TeLayer, k_w),   SHAPE_DD },
-  { "self_attn.k_proj.bias",    G_STRUCT_OFFSET (TeLayer, k_b),   SHAPE_D  },
-  { "self_attn.v_proj.weight",  G_STRUCT_OFFSET (TeLayer, v_w),   SHAPE_DD },
-  { "self_attn.v_proj.bias",    G_STRUCT_OFFSET (TeLayer, v_b),   SHAPE_D  },
+  { "layer_norm1.weight",        G_STRUCT_OFFSET (TeLayer, ln1_g), SHAPE_D  },
+  { "layer_norm1.bias",          G_STRUCT_OFFSET (TeLayer, ln1_b), SHAPE_D  },
+  { "self_attn.q_proj.weight",   G_STRUCT_OFFSET (TeLayer, q_w),   SHAPE_DD },
+  { "self_attn.q_proj.bias",     G_STRUCT_OFFSET (TeLayer, q_b),   SHAPE_D  },
+  { "self_attn.k_proj.weight",   G_STRUCT_OFFSET (TeLayer, k_w),   SHAPE_DD },
+  { "self_attn.k_proj.bias",     G_STRUCT_OFFSET (TeLayer, k_b),   SHAPE_D  },
+  { "self_attn.v_proj.weight",   G_STRUCT_OFFSET (TeLayer, v_w),   SHAPE_DD },
+  { "self_attn.v_proj.bias",     G_STRUCT_OFFSET (TeLayer, v_b),   SHAPE_D  },
   { "self_attn.out_proj.weight", G_STRUCT_OFFSET (TeLayer, out_w), SHAPE_DD },
-  { "self_attn.out_proj.bias",  G_STRUCT_OFFSET (TeLayer, out_b), SHAPE_D  },
-  { "layer_norm2.weight",     G_STRUCT_OFFSET (TeLayer, ln2_g), SHAPE_D  },
-  { "layer_norm2.bias",       G_STRUCT_OFFSET (TeLayer, ln2_b), SHAPE_D  },
-  { "mlp.fc1.weight",         G_STRUCT_OFFSET (TeLayer, fc1_w), SHAPE_ID },
-  { "mlp.fc1.bias",           G_STRUCT_OFFSET (TeLayer, fc1_b), SHAPE_I  },
-  { "mlp.fc2.weight",         G_STRUCT_OFFSET (TeLayer, fc2_w), SHAPE_DI },
-  { "mlp.fc2.bias",           G_STRUCT_OFFSET (TeLayer, fc2_b), SHAPE_D  },
+  { "self_attn.out_proj.bias",   G_STRUCT_OFFSET (TeLayer, out_b), SHAPE_D  },
+  { "layer_norm2.weight",        G_STRUCT_OFFSET (TeLayer, ln2_g), SHAPE_D  },
+  { "layer_norm2.bias",          G_STRUCT_OFFSET (TeLayer, ln2_b), SHAPE_D  },
+  { "mlp.fc1.weight",            G_STRUCT_OFFSET (TeLayer, fc1_w), SHAPE_ID },
+  { "mlp.fc1.bias",              G_STRUCT_OFFSET (TeLayer, fc1_b), SHAPE_I  },
+  { "mlp.fc2.weight",            G_STRUCT_OFFSET (TeLayer, fc2_w), SHAPE_DI },
+  { "mlp.fc2.bias",              G_STRUCT_OFFSET (TeLayer, fc2_b), SHAPE_D  },
 };
 /* clang-format on */
 
@@ -427,6 +427,7 @@ lf_text_encoder_forward (LfTextEncoder *te,
   gboolean  ok;
 
   g_return_val_if_fail (te != NULL && ids != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (batch > 0 && scratch != NULL, FALSE);
 
   if (!check_request (te, ids, batch, clip_skip, error))
     return FALSE;
@@ -443,8 +444,9 @@ lf_text_encoder_forward (LfTextEncoder *te,
   for (int l = 0; ok && l < te->cfg.n_layers && (hidden != NULL || l < stop);
        l++)
     {
-      g_autofree char *what = g_strdup_printf (_ ("Text encoder layer %d"), l);
+      char what[64];
 
+      g_snprintf (what, sizeof what, _ ("Text encoder layer %d"), l);
       layer_forward (te, &te->layers[l], &a);
       ok = lf_ops_take_error (te->ops, what, error)
            && emit (te, &a, l + 1, stop, hidden, out, error);
@@ -498,11 +500,11 @@ chunker_clear (Chunker *ch)
   g_clear_pointer (&ch->cur_w, g_array_unref);
 }
 
-/* next_chunk (): BOS + content + EOS, padded with EOS at weight 1.0; then,
- * as process_tokens does for SD-2 tokenizers, every id after the first EOS
- * becomes the pad id. */
+/* next_chunk (): BOS + the first @n pending tokens + EOS, padded with EOS
+ * at weight 1.0; then, as process_tokens does for SD-2 tokenizers, every id
+ * after the first EOS becomes the pad id. Tokens after @n stay pending. */
 static void
-chunker_next (Chunker *ch)
+chunker_emit (Chunker *ch, guint n)
 {
   const guint  start = ch->ids->len;
   const gfloat one = 1.0f;
@@ -510,8 +512,8 @@ chunker_next (Chunker *ch)
 
   g_array_append_val (ch->ids, ch->bos);
   g_array_append_val (ch->weights, one);
-  g_array_append_vals (ch->ids, ch->cur_ids->data, ch->cur_ids->len);
-  g_array_append_vals (ch->weights, ch->cur_w->data, ch->cur_w->len);
+  g_array_append_vals (ch->ids, ch->cur_ids->data, n);
+  g_array_append_vals (ch->weights, ch->cur_w->data, n);
   while (ch->ids->len < start + N_TOKENS)
     {
       g_array_append_val (ch->ids, ch->eos);
@@ -525,28 +527,15 @@ chunker_next (Chunker *ch)
           ids[j] = ch->pad;
         break;
       }
-  g_array_set_size (ch->cur_ids, 0);
-  g_array_set_size (ch->cur_w, 0);
+  g_array_remove_range (ch->cur_ids, 0, n);
+  g_array_remove_range (ch->cur_w, 0, n);
   ch->last_comma = -1;
 }
 
-/* When a chunk is full and a comma stood within the last 20 tokens, the
- * tokens after it start the next chunk (opts.comma_padding_backtrack). */
 static void
-chunker_backtrack (Chunker *ch)
+chunker_next (Chunker *ch)
 {
-  const guint at = (guint)ch->last_comma + 1;
-  const guint n = ch->cur_ids->len - at;
-  g_autoptr (GArray) ids = g_array_sized_new (FALSE, FALSE, sizeof (gint32), n);
-  g_autoptr (GArray) w = g_array_sized_new (FALSE, FALSE, sizeof (gfloat), n);
-
-  g_array_append_vals (ids, &g_array_index (ch->cur_ids, gint32, at), n);
-  g_array_append_vals (w, &g_array_index (ch->cur_w, gfloat, at), n);
-  g_array_set_size (ch->cur_ids, at);
-  g_array_set_size (ch->cur_w, at);
-  chunker_next (ch);
-  g_array_append_vals (ch->cur_ids, ids->data, n);
-  g_array_append_vals (ch->cur_w, w->data, n);
+  chunker_emit (ch, ch->cur_ids->len);
 }
 
 /* One token of tokenize_line's loop, in its order of tests. */
@@ -559,7 +548,9 @@ chunker_add (Chunker *ch, gint32 id, gfloat weight)
     ch->last_comma = len;
   else if (len == CHUNK_CONTENT && ch->last_comma != -1
            && len - ch->last_comma <= COMMA_BACKTRACK)
-    chunker_backtrack (ch);
+    /* A full chunk with a comma in its last 20 tokens: what follows the
+     * comma moves to the next chunk (opts.comma_padding_backtrack). */
+    chunker_emit (ch, (guint)ch->last_comma + 1);
   if (ch->cur_ids->len == CHUNK_CONTENT)
     chunker_next (ch);
   g_array_append_val (ch->cur_ids, id);

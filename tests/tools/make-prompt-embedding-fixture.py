@@ -183,7 +183,8 @@ CASES = [
 
 def write_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
-    for name, (dtype, shape, data) in tensors.items():
+    # byte tensors last, so every number stays aligned in the mapped file
+    for name, (dtype, shape, data) in sorted(tensors.items(), key=lambda t: t[1][0] == "U8"):
         header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
