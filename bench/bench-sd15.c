@@ -72,7 +72,7 @@ static void
 mount_linfusion (Bench *b, const char *dir)
 {
   GError            *error = NULL;
-  g_autofree char   *lin   = g_build_filename (dir, "linfusion", NULL);
+  g_autofree char   *lin = g_build_filename (dir, "linfusion", NULL);
   const LfComponent *c;
 
   b->linfusion = lf_model_files_open (lin, &error);
@@ -91,18 +91,18 @@ load (Bench *b, const char *dir, int threads, gboolean models)
 
   b->backend = lf_backend_new_cpu (threads, &error);
   die_on (error);
-  ops      = lf_backend_get_ops (b->backend);
+  ops = lf_backend_get_ops (b->backend);
   b->model = lf_model_files_open (dir, &error);
   die_on (error);
-  c       = component (b->model, "unet");
+  c = component (b->model, "unet");
   b->unet = lf_unet_load (c, lf_component_get_config (c), ops, &error);
   die_on (error);
   if (!models)
     return;
-  c     = component (b->model, "text_encoder");
+  c = component (b->model, "text_encoder");
   b->te = lf_text_encoder_load (c, lf_component_get_config (c), ops, &error);
   die_on (error);
-  c      = component (b->model, "vae");
+  c = component (b->model, "vae");
   b->vae = lf_vae_load (c, lf_component_get_config (c), ops, &error);
   die_on (error);
 }
@@ -123,13 +123,13 @@ static void
 fill (float *x, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
-    x[i] = (float) g_random_double_range (-1.0, 1.0);
+    x[i] = (float)g_random_double_range (-1.0, 1.0);
 }
 
 static int
 cmp_double (const void *a, const void *b)
 {
-  const double x = *(const double *) a, y = *(const double *) b;
+  const double x = *(const double *)a, y = *(const double *)b;
 
   return (x > y) - (x < y);
 }
@@ -153,13 +153,13 @@ time_unet (Bench *b, int64_t size, int repeats)
   GError            *error = NULL;
   const int64_t      h = size / 8, w = size / 8, L = 77, n = 2 * 4 * h * w;
   const int64_t      xs[4] = { 2, 4, h, w }, cs[3] = { 2, L, 768 };
-  g_autofree float  *x   = g_new (float, n);
+  g_autofree float  *x = g_new (float, n);
   g_autofree float  *ctx = g_new (float, 2 * L * 768);
   g_autofree float  *out = g_new (float, n);
-  g_autofree double *t   = g_new (double, repeats);
-  LfTensor           tx  = lf_tensor_make (x, LF_DTYPE_F32, 4, xs);
-  LfTensor           tc  = lf_tensor_make (ctx, LF_DTYPE_F32, 3, cs);
-  LfTensor           to  = lf_tensor_make (out, LF_DTYPE_F32, 4, xs);
+  g_autofree double *t = g_new (double, repeats);
+  LfTensor           tx = lf_tensor_make (x, LF_DTYPE_F32, 4, xs);
+  LfTensor           tc = lf_tensor_make (ctx, LF_DTYPE_F32, 3, cs);
+  LfTensor           to = lf_tensor_make (out, LF_DTYPE_F32, 4, xs);
   const float        ts[2] = { 500.0f, 500.0f };
   g_autoptr (LfArena) arena
       = lf_arena_new (lf_unet_plan (b->unet, 2, h, w, L), &error);
@@ -177,7 +177,7 @@ time_unet (Bench *b, int64_t size, int repeats)
         t[r] = (g_get_monotonic_time () - t0) / 1e6;
     }
   check_finite ("unet", out, n);
-  qsort (t, (size_t) repeats, sizeof (double), cmp_double);
+  qsort (t, (size_t)repeats, sizeof (double), cmp_double);
   return t[repeats / 2];
 }
 
@@ -187,9 +187,9 @@ time_text_encoder (Bench *b, int repeats)
   GError            *error = NULL;
   int32_t            ids[77];
   const int64_t      os[3] = { 1, 77, 768 };
-  g_autofree float  *out   = g_new (float, 77 * 768);
-  g_autofree double *t     = g_new (double, repeats);
-  LfTensor           to    = lf_tensor_make (out, LF_DTYPE_F32, 3, os);
+  g_autofree float  *out = g_new (float, 77 * 768);
+  g_autofree double *t = g_new (double, repeats);
+  LfTensor           to = lf_tensor_make (out, LF_DTYPE_F32, 3, os);
   g_autoptr (LfArena) arena
       = lf_arena_new (lf_text_encoder_plan (b->te, 1), &error);
 
@@ -206,7 +206,7 @@ time_text_encoder (Bench *b, int repeats)
         t[r] = (g_get_monotonic_time () - t0) / 1e6;
     }
   check_finite ("text encoder", out, 77 * 768);
-  qsort (t, (size_t) repeats, sizeof (double), cmp_double);
+  qsort (t, (size_t)repeats, sizeof (double), cmp_double);
   return t[repeats / 2];
 }
 
@@ -216,10 +216,10 @@ time_vae_decode (Bench *b, int64_t size)
   GError           *error = NULL;
   const int64_t     h = size / 8, zs[4] = { 1, 4, h, h };
   const int64_t     is[4] = { 1, 3, size, size };
-  g_autofree float *z   = g_new (float, 4 * h * h);
+  g_autofree float *z = g_new (float, 4 * h * h);
   g_autofree float *img = g_new (float, 3 * size * size);
-  LfTensor          tz  = lf_tensor_make (z, LF_DTYPE_F32, 4, zs);
-  LfTensor          ti  = lf_tensor_make (img, LF_DTYPE_F32, 4, is);
+  LfTensor          tz = lf_tensor_make (z, LF_DTYPE_F32, 4, zs);
+  LfTensor          ti = lf_tensor_make (img, LF_DTYPE_F32, 4, is);
   g_autoptr (LfArena) arena
       = lf_arena_new (lf_vae_plan_decode (b->vae, 1, h, h), &error);
   gint64 t0;
@@ -240,9 +240,9 @@ validate (int threads)
   const char      *root = g_getenv ("LF_CONFORMANCE_DIR");
   g_autofree char *dir = g_build_filename (root ? root : LF_BENCH_CONFORMANCE,
                                            "sd15-tiny-seed0", NULL);
-  g_autofree char *ref_path = g_build_filename (dir, "ref", "unet.safetensors",
-                                                NULL);
-  GError          *error = NULL;
+  g_autofree char *ref_path
+      = g_build_filename (dir, "ref", "unet.safetensors", NULL);
+  GError *error = NULL;
   g_autoptr (LfSafetensors) ref = NULL;
   const LfStTensor *x, *t, *ctx, *want;
   Bench             b = { 0 };
@@ -258,9 +258,9 @@ validate (int threads)
     }
   ref = lf_safetensors_open (ref_path, &error);
   die_on (error);
-  x    = lf_safetensors_lookup (ref, "sample");
-  t    = lf_safetensors_lookup (ref, "timestep");
-  ctx  = lf_safetensors_lookup (ref, "encoder_hidden_states");
+  x = lf_safetensors_lookup (ref, "sample");
+  t = lf_safetensors_lookup (ref, "timestep");
+  ctx = lf_safetensors_lookup (ref, "encoder_hidden_states");
   want = lf_safetensors_lookup (ref, "noise_pred_linfusion");
   if (x == NULL || t == NULL || ctx == NULL || want == NULL)
     {
@@ -273,15 +273,15 @@ validate (int threads)
   lf_st_tensor_view (ref, ctx, &tc, &error);
   die_on (error);
   out = g_new (float, lf_tensor_numel (&tx));
-  to  = lf_tensor_make (out, LF_DTYPE_F32, 4, tx.shape);
+  to = lf_tensor_make (out, LF_DTYPE_F32, 4, tx.shape);
   for (int i = 0; i < tx.shape[0]; i++)
-    ts[i] = lf_st_tensor_numel (t) > 1 ? ((const float *) t->data)[i]
-                                       : ((const float *) t->data)[0];
+    ts[i] = lf_st_tensor_numel (t) > 1 ? ((const float *)t->data)[i]
+                                       : ((const float *)t->data)[0];
   {
-    g_autoptr (LfArena) arena = lf_arena_new (
-        lf_unet_plan (b.unet, tx.shape[0], tx.shape[2], tx.shape[3],
-                      tc.shape[1]),
-        &error);
+    g_autoptr (LfArena) arena
+        = lf_arena_new (lf_unet_plan (b.unet, tx.shape[0], tx.shape[2],
+                                      tx.shape[3], tc.shape[1]),
+                        &error);
 
     die_on (error);
     lf_unet_forward (b.unet, &tx, ts, &tc, arena, &to, &error);
@@ -289,14 +289,15 @@ validate (int threads)
   }
   for (int64_t i = 0; i < lf_tensor_numel (&tx); i++)
     {
-      const float r = ((const float *) want->data)[i];
+      const float r = ((const float *)want->data)[i];
 
-      max_ref  = MAX (max_ref, fabs (r));
+      max_ref = MAX (max_ref, fabs (r));
       max_diff = MAX (max_diff, fabs (out[i] - r));
     }
   unload (&b);
-  fprintf (stderr, "validated: UNet + LinFusion on the tiny fixture, max "
-                   "|diff| %.3g of max |ref| %.3g\n",
+  fprintf (stderr,
+           "validated: UNet + LinFusion on the tiny fixture, max "
+           "|diff| %.3g of max |ref| %.3g\n",
            max_diff, max_ref);
   if (max_diff > 1e-4 * max_ref)
     exit (1);
@@ -313,13 +314,13 @@ unet_rows (const char *dir, int threads, const char *sizes, gboolean lin)
     mount_linfusion (&b, dir);
   for (int i = 0; list[i] != NULL && *list[i] != '\0'; i++)
     {
-      const int64_t s       = g_ascii_strtoll (list[i], NULL, 10);
+      const int64_t s = g_ascii_strtoll (list[i], NULL, 10);
       const int     repeats = s <= 512 ? 3 : 1;
-      const double  sec     = time_unet (&b, s, repeats);
+      const double  sec = time_unet (&b, s, repeats);
 
       printf ("unet_step_cfg\t%" G_GINT64_FORMAT "\t%s\t%d\t%.2f\t%.3f\t%.0f\n",
               s, lin ? "linfusion" : "original", threads, sec,
-              sec / (double) (s * s) * 1e6, peak_rss_mib ());
+              sec / (double)(s * s) * 1e6, peak_rss_mib ());
       fflush (stdout);
     }
   unload (&b);
@@ -328,11 +329,11 @@ unet_rows (const char *dir, int threads, const char *sizes, gboolean lin)
 int
 main (int argc, char **argv)
 {
-  const char *dir     = argc > 1 ? argv[1] : g_getenv ("LF_BENCH_SD15");
+  const char *dir = argc > 1 ? argv[1] : g_getenv ("LF_BENCH_SD15");
   const int   threads = argc > 2 ? atoi (argv[2]) : 2;
-  const char *lin     = argc > 3 ? argv[3] : "512,768,1024";
-  const char *orig    = argc > 4 ? argv[4] : "512,768,1024";
-  Bench       b       = { 0 };
+  const char *lin = argc > 3 ? argv[3] : "512,768,1024";
+  const char *orig = argc > 4 ? argv[4] : "512,768,1024";
+  Bench       b = { 0 };
 
   if (dir == NULL)
     {
