@@ -1,4 +1,4 @@
-/* samplers.c: the noise schedules and the DDIM, Euler, Euler ancestral and
+/* samplers.c: timesteps, sigmas and steps of the DDIM, Euler, Euler a and
  * DPM++ 2M samplers of diffusers 0.30.3 (scheduling_ddim.py,
  * scheduling_euler_discrete.py, scheduling_euler_ancestral_discrete.py,
  * scheduling_dpmsolver_multistep.py), computing in float where diffusers
@@ -38,11 +38,8 @@ struct _LfSampler
   int               next_step;
 };
 
-/* ------------------------------------------------------------------ */
-/* Noise schedule                                                      */
-/* ------------------------------------------------------------------ */
-
-/* σ_t = ((1 − ᾱ_t) / ᾱ_t) ** 0.5 in float32, as all three σ samplers do. */
+/* ᾱ itself comes from lf_scheduler_config_alphas_cumprod.
+ * σ_t = ((1 − ᾱ_t) / ᾱ_t) ** 0.5 in float32, as all three σ samplers do. */
 static float
 sigma_of (const LfSampler *s, int t)
 {
@@ -399,7 +396,7 @@ lf_sampler_reserve (LfSampler *sampler, int64_t n, GError **error)
   if (sampler->scratch == NULL)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
-                   _ ("the sampler's %.1f MiB of latent history do not fit "
+                   _ ("the sampler's %.1f MiB of scratch latents do not fit "
                       "in memory"),
                    (double)n * sizeof (float) / (1 << 20));
       return FALSE;
