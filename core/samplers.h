@@ -57,8 +57,13 @@ void lf_scheduler_config_init (LfSchedulerConfig *cfg, LfSamplerKind kind);
 /* Reads @json: `_class_name` picks the algorithm (DDIMScheduler,
  * EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
  * DPMSolverMultistepScheduler, with use_karras_sigmas), the other fields the
- * settings. Unknown classes or values give LF_ERROR_UNSUPPORTED naming the
- * file and key. */
+ * settings; absent keys take that class's diffusers defaults. PNDMScheduler
+ * (SD-1.5's published default, what diffusers users get without choosing)
+ * is not implemented and loads as DDIM with the same betas, spacing and
+ * steps_offset: PNDM's PLMS steps are built on DDIM's transfer function, so
+ * DDIM is its closest first-order sibling. Unknown classes or values give
+ * LF_ERROR_UNSUPPORTED, a value of the wrong type LF_ERROR_FORMAT, both
+ * naming the file and key. */
 gboolean lf_scheduler_config_load (const LfConfig    *json,
                                    LfSchedulerConfig *cfg,
                                    GError           **error);
@@ -69,6 +74,11 @@ gboolean lf_scheduler_config_load (const LfConfig    *json,
 void lf_scheduler_config_with_kind (const LfSchedulerConfig *base,
                                     LfSamplerKind            kind,
                                     LfSchedulerConfig       *cfg);
+
+/* ᾱ_t = Π (1 − β_i) for t < num_train_timesteps, bit for bit as diffusers
+ * computes it on the CPU (torch.linspace in float32, cumprod accumulated in
+ * double). Returns: (transfer full): g_free. */
+float *lf_scheduler_config_alphas_cumprod (const LfSchedulerConfig *cfg);
 
 typedef struct _LfSampler LfSampler;
 
@@ -99,6 +109,19 @@ float lf_sampler_get_input_scale (const LfSampler *sampler, int i);
 /* The sigmas of σ-space samplers (n_steps + 1 values, the last usually 0);
  * NULL for DDIM. For tests and progress previews. */
 const double *lf_sampler_get_sigmas (const LfSampler *sampler);
+
+/**
+ * lf_sampler_reserve:
+ * @n: elements of the latents that will be stepped
+ *
+ * Allocates the n floats DPM++ 2M (the last step's x0) and Euler ancestral
+ * (the step's noise) need, so that a failure is an error here rather than
+ * an abort in lf_sampler_step (which allocates them itself otherwise).
+ * Nothing for the other samplers.
+ *
+ * Returns: %FALSE with LF_ERROR_OUT_OF_MEMORY.
+ */
+gboolean lf_sampler_reserve (LfSampler *sampler, int64_t n, GError **error);
 
 /* img2img: y = scheduler.add_noise (x0, noise, timestep of step 0). */
 void lf_sampler_add_noise (const LfSampler *sampler,
