@@ -273,20 +273,36 @@ denoise (Generation  *g,
   return TRUE;
 }
 
+/* n latent floats in host memory, or NULL with the size (a gigapixel
+ * canvas has about 10⁸ latent elements). */
+static float *
+latent_buffer (const Generation *g, GError **error)
+{
+  float *p = g_try_malloc_n ((gsize) g->n, sizeof (float));
+
+  if (p == NULL && (error == NULL || *error == NULL))
+    g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
+                 _ ("Cannot allocate %.1f MiB for the latents"),
+                 g->n * sizeof (float) / 1048576.0);
+  return p;
+}
+
 static gboolean
 stage_sampling (Generation *g, GError **error)
 {
   const LfRequest *r = g->r;
   const gboolean   img2img = r->init_image != NULL;
   g_autoptr (LfSampler) sampler = NULL;
-  g_autofree float *noise = g_new (float, g->n);
-  g_autofree float *latents = g_new (float, g->n);
-  g_autofree float *guided = g_new (float, g->n);
+  g_autofree float *noise   = latent_buffer (g, error);
+  g_autofree float *latents = latent_buffer (g, error);
+  g_autofree float *guided  = latent_buffer (g, error);
   LfTorchRng        rng;
   int               n_steps;
 
+  if (noise == NULL || latents == NULL || guided == NULL)
+    return FALSE;
   sampler = make_sampler (g, img2img ? r->strength : 1.0, error);
-  if (sampler == NULL)
+  if (sampler == NULL || !lf_sampler_reserve (sampler, g->n, error))
     return FALSE;
   n_steps = lf_sampler_get_n_steps (sampler);
   lf_torch_rng_init (&rng, r->seed, LF_TORCH_RANDN_AVX2);
