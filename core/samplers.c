@@ -466,16 +466,22 @@ step_ddim (LfSampler *s, int k, const float *m, float *x, int64_t n)
                                                  : s->alphas_cumprod[0];
   const float sa = sqrtf (a_t), sb = sqrtf (1.0f - a_t);
   const float sa_prev = sqrtf (a_prev), dir = sqrtf (1.0f - a_prev);
+  const float r = (float)s->cfg.clip_sample_range;
 
-  if (s->cfg.prediction == LF_PREDICTION_EPSILON)
+  if (s->cfg.prediction == LF_PREDICTION_EPSILON && !s->cfg.clip_sample)
     for (int64_t i = 0; i < n; i++)
       x[i] = sa_prev * ((x[i] - sb * m[i]) / sa) + dir * m[i];
   else
     for (int64_t i = 0; i < n; i++)
       {
-        const float x0 = sa * x[i] - sb * m[i];
-        const float eps = sa * m[i] + sb * x[i];
+        const gboolean eps_pred = s->cfg.prediction == LF_PREDICTION_EPSILON;
+        float x0 = eps_pred ? (x[i] - sb * m[i]) / sa : sa * x[i] - sb * m[i];
+        const float eps = eps_pred ? m[i] : sa * m[i] + sb * x[i];
 
+        /* clip_sample clamps x0 only; ε stays the model's (diffusers'
+         * use_clipped_model_output is false in its pipelines). */
+        if (s->cfg.clip_sample)
+          x0 = x0 < -r ? -r : (x0 > r ? r : x0);
         x[i] = sa_prev * x0 + dir * eps;
       }
 }

@@ -44,6 +44,8 @@ typedef struct
   LfSpacing      spacing;
   int            steps_offset;
   gboolean       set_alpha_to_one; /* DDIM */
+  gboolean       clip_sample;      /* DDIM: x0 clamped to ±range     */
+  double         clip_sample_range;
   LfPrediction   prediction;
   gboolean       use_karras_sigmas; /* DPM++ 2M Karras */
   gboolean       lower_order_final; /* DPM++: first order last step < 15 */

@@ -60,6 +60,8 @@ lf_scheduler_config_init (LfSchedulerConfig *cfg, LfSamplerKind kind)
     .spacing = LF_SPACING_LEADING,
     .steps_offset = 1,
     .set_alpha_to_one = FALSE,
+    .clip_sample = FALSE,
+    .clip_sample_range = 1.0,
     .prediction = LF_PREDICTION_EPSILON,
     .use_karras_sigmas = kind == LF_SAMPLER_DPMPP_2M_KARRAS,
     .lower_order_final = TRUE,
@@ -267,6 +269,27 @@ get_bool (const LfConfig *json,
   return TRUE;
 }
 
+/* DDIM's clip_sample_range (default 1), a positive number. */
+static gboolean
+get_range (const LfConfig *json, double *out, GError **error)
+{
+  GError *local = NULL;
+
+  *out = lf_config_get_double (json, "clip_sample_range", 1.0, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (!(*out > 0.0))
+    {
+      g_autofree char *text = g_strdup_printf ("%g", *out);
+
+      return unsupported (json, "clip_sample_range", text, error);
+    }
+  return TRUE;
+}
+
 /* A switch we only implement in one position (thresholding false, …). */
 static gboolean
 require_bool (const LfConfig *json,
@@ -465,7 +488,8 @@ lf_scheduler_config_load (const LfConfig    *json,
     case LF_SAMPLER_DDIM:
       /* PNDM has no clip_sample; DDIM's default clips x0 to [-1, 1] */
       if (g_str_equal (klass->name, "DDIMScheduler")
-          && (!require_bool (json, "clip_sample", TRUE, FALSE, error)
+          && (!get_bool (json, "clip_sample", TRUE, &out.clip_sample, error)
+              || !get_range (json, &out.clip_sample_range, error)
               || !require_bool (json, "thresholding", FALSE, FALSE, error)))
         return FALSE;
       break;

@@ -486,6 +486,16 @@ test_config_classes (void)
   g_assert_no_error (error);
   g_assert_cmpint (cfg.kind, ==, LF_SAMPLER_EULER_A);
   g_assert_cmpint (cfg.spacing, ==, LF_SPACING_TRAILING);
+
+  /* DDIM clips x0 to [-1, 1] unless told otherwise, as diffusers */
+  g_assert_true (
+      load_text ("{\"_class_name\": \"DDIMScheduler\"}", &cfg, &error));
+  g_assert_no_error (error);
+  g_assert_true (cfg.clip_sample);
+  g_assert_cmpfloat (cfg.clip_sample_range, ==, 1.0);
+  g_assert_true (
+      load_text ("{\"_class_name\": \"PNDMScheduler\"}", &cfg, &error));
+  g_assert_false (cfg.clip_sample);
 }
 
 /* EulerDiscreteScheduler.from_config (ddim.config) keeps DDIM's leading
@@ -548,8 +558,9 @@ test_config_unsupported (void)
   assert_unsupported ("{\"_class_name\": \"DDIMScheduler\", "
                       "\"clip_sample\": false, \"thresholding\": true}",
                       "thresholding");
-  /* DDIM's default clip_sample is true */
-  assert_unsupported ("{\"_class_name\": \"DDIMScheduler\"}", "clip_sample");
+  assert_unsupported ("{\"_class_name\": \"DDIMScheduler\", "
+                      "\"clip_sample_range\": -1}",
+                      "clip_sample_range");
   assert_unsupported ("{\"_class_name\": \"EulerDiscreteScheduler\", "
                       "\"trained_betas\": [0.1, 0.2]}",
                       "trained_betas");

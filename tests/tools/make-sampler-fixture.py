@@ -44,6 +44,8 @@ CASES = [
     ("ddim_linspace", "ddim", 7, 1.0, 3, dict(timestep_spacing="linspace")),
     ("ddim_linear_betas", "ddim", 6, 1.0, 4,
      dict(beta_schedule="linear", beta_start=0.0001, beta_end=0.02, set_alpha_to_one=True)),
+    ("ddim_clip_sample", "ddim", 8, 1.0, 15,
+     dict(clip_sample=True, clip_sample_range=0.5)),
     ("euler_v", "euler", 10, 1.0, 5, dict(prediction_type="v_prediction")),
     ("euler_leading", "euler", 8, 1.0, 6, dict(timestep_spacing="leading")),
     ("euler_cosine_trailing", "euler", 9, 1.0, 7,
