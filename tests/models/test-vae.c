@@ -459,13 +459,13 @@ test_errors (void)
   g_auto (Fixture) fx;
   const char      *base = "{\"_class_name\": \"AutoencoderKL\", "
                           "\"block_out_channels\": [8, 16, 16, 16], "
-                          "\"layers_per_block\": 2, \"norm_num_groups\": 4, "
+                          "\"layers_per_block\": 2, "
                           "\"latent_channels\": 4, ";
   g_autofree char *attn_down
       = g_strconcat (base,
                      "\"down_block_types\": [\"DownEncoderBlock2D\", "
                      "\"AttnDownEncoderBlock2D\", \"DownEncoderBlock2D\", "
-                     "\"DownEncoderBlock2D\"]}",
+                     "\"DownEncoderBlock2D\"], \"norm_num_groups\": 4}",
                      NULL);
   g_autofree char *gelu = g_strconcat (
       base, "\"norm_num_groups\": 4, \"act_fn\": \"gelu\"}", NULL);
