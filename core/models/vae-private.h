@@ -10,10 +10,32 @@
 #include <glib.h>
 
 #include "diffusers-folder.h"
+#include "json-config.h"
 #include "lf-ops.h"
 #include "weights.h"
 
 G_BEGIN_DECLS
+
+#define VAE_MAX_LEVELS 6 /* downscale up to 32 */
+#define VAE_MAX_LAYERS 4 /* layers_per_block; the decoder has one more */
+
+/* The fields of vae/config.json that change results. */
+typedef struct
+{
+  int64_t  in_channels, out_channels, latent_channels;
+  int      n_levels;
+  int64_t  channels[VAE_MAX_LEVELS]; /* block_out_channels */
+  int      layers_per_block;
+  int      groups; /* norm_num_groups */
+  float    scaling_factor;
+  gboolean has_shift; /* shift_factor is not null (recorded only) */
+  float    shift_factor;
+  gboolean force_upcast; /* recorded only: everything runs in f32 */
+  gboolean mid_attention, quant_conv, post_quant_conv;
+} VaeConfig;
+
+/* Reads @cfg into @c (AutoencoderKL.__init__'s defaults for absent keys). */
+gboolean vae_config_read (const LfConfig *cfg, VaeConfig *c, GError **error);
 
 /* Every GroupNorm of the VAE (resnets, attention, conv_norm_out). */
 #define VAE_NORM_EPS 1e-6f

@@ -16,24 +16,6 @@
 #include "vae-private.h"
 #include "vae.h"
 
-#define VAE_MAX_LEVELS 6 /* downscale up to 32 */
-#define VAE_MAX_LAYERS 4 /* layers_per_block; the decoder has one more */
-
-/* The fields of vae/config.json that change results. */
-typedef struct
-{
-  int64_t  in_channels, out_channels, latent_channels;
-  int      n_levels;
-  int64_t  channels[VAE_MAX_LEVELS]; /* block_out_channels */
-  int      layers_per_block;
-  int      groups; /* norm_num_groups */
-  float    scaling_factor;
-  gboolean has_shift; /* shift_factor is not null (recorded only) */
-  float    shift_factor;
-  gboolean force_upcast; /* recorded only: everything runs in f32 */
-  gboolean mid_attention, quant_conv, post_quant_conv;
-} VaeConfig;
-
 /* One DownEncoderBlock2D or UpDecoderBlock2D. */
 typedef struct
 {
@@ -111,170 +93,6 @@ static const VaeKey decoder_keys[] = {
 };
 /* clang-format on */
 
-/* ---- config -------------------------------------------------------- */
-
-static gboolean
-unsupported (const LfConfig *cfg,
-             const char     *key,
-             const char     *value,
-             GError        **error)
-{
-  g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED,
-               _ ("%s: unsupported VAE setting “%s”: %s"),
-               lf_config_get_name (cfg), key, value);
-  return FALSE;
-}
-
-static gboolean
-read_int (const LfConfig *cfg,
-          const char     *key,
-          gint64          def,
-          gint64          max,
-          int64_t        *out,
-          GError        **error)
-{
-  GError *local = NULL;
-  gint64  v = lf_config_get_int (cfg, key, def, &local);
-
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  if (v < 1 || v > max)
-    {
-      g_autofree char *s = g_strdup_printf ("%" G_GINT64_FORMAT, v);
-      return unsupported (cfg, key, s, error);
-    }
-  *out = v;
-  return TRUE;
-}
-
-/* A list of block types that must all be @want, one per level. */
-static gboolean
-read_block_types (const LfConfig *cfg,
-                  const char     *key,
-                  const char     *want,
-                  int             n_levels,
-                  GError        **error)
-{
-  JsonObject *root = lf_config_get_root (cfg);
-  JsonNode   *node = json_object_get_member (root, key);
-  JsonArray  *list;
-
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return n_levels == 1 || unsupported (cfg, key, _ ("missing"), error);
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    return unsupported (cfg, key, _ ("not a list"), error);
-  list = json_node_get_array (node);
-  if ((int)json_array_get_length (list) != n_levels)
-    return unsupported (
-        cfg, key, _ ("not one entry per block_out_channels entry"), error);
-  for (int i = 0; i < n_levels; i++)
-    {
-      JsonNode   *e = json_array_get_element (list, i);
-      const char *s = JSON_NODE_HOLDS_VALUE (e)
-                              && json_node_get_value_type (e) == G_TYPE_STRING
-                          ? json_node_get_string (e)
-                          : NULL;
-
-      if (g_strcmp0 (s, want) != 0)
-        return unsupported (cfg, key, s != NULL ? s : _ ("not a string"),
-                            error);
-    }
-  return TRUE;
-}
-
-static gboolean
-read_channels (const LfConfig *cfg, VaeConfig *c, GError **error)
-{
-  g_autoptr (GArray) list = NULL;
-
-  if (!lf_config_get_int_array (cfg, "block_out_channels", &list, error))
-    return FALSE;
-  if (list == NULL)
-    {
-      c->n_levels = 1; /* diffusers default (64,) */
-      c->channels[0] = 64;
-      return TRUE;
-    }
-  if (list->len < 1 || list->len > VAE_MAX_LEVELS)
-    return unsupported (cfg, "block_out_channels", _ ("number of entries"),
-                        error);
-  c->n_levels = (int)list->len;
-  for (guint i = 0; i < list->len; i++)
-    {
-      c->channels[i] = g_array_index (list, gint64, i);
-      if (c->channels[i] < 1 || c->channels[i] > 65536
-          || c->channels[i] % c->groups != 0)
-        return unsupported (cfg, "block_out_channels",
-                            _ ("a channel count not divisible by "
-                               "norm_num_groups"),
-                            error);
-    }
-  return TRUE;
-}
-
-static gboolean
-read_flags (const LfConfig *cfg, VaeConfig *c, GError **error)
-{
-  GError *local = NULL;
-  double  shift;
-
-  c->mid_attention
-      = lf_config_get_bool (cfg, "mid_block_add_attention", TRUE, &local);
-  if (local == NULL)
-    c->quant_conv = lf_config_get_bool (cfg, "use_quant_conv", TRUE, &local);
-  if (local == NULL)
-    c->post_quant_conv
-        = lf_config_get_bool (cfg, "use_post_quant_conv", TRUE, &local);
-  if (local == NULL)
-    c->force_upcast = lf_config_get_bool (cfg, "force_upcast", TRUE, &local);
-  if (local == NULL)
-    c->scaling_factor
-        = (float)lf_config_get_double (cfg, "scaling_factor", 0.18215, &local);
-  c->has_shift = lf_config_has (cfg, "shift_factor");
-  if (local == NULL && c->has_shift)
-    {
-      shift = lf_config_get_double (cfg, "shift_factor", 0.0, &local);
-      c->shift_factor = (float)shift;
-    }
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Reads @cfg with AutoencoderKL.__init__'s defaults for absent keys. */
-static gboolean
-vae_config_read (const LfConfig *cfg, VaeConfig *c, GError **error)
-{
-  const char *cls = lf_config_get_string (cfg, "_class_name", NULL, NULL);
-  const char *act = lf_config_get_string (cfg, "act_fn", "silu", NULL);
-  int64_t     groups, layers;
-
-  if (cls != NULL && strcmp (cls, "AutoencoderKL") != 0)
-    return unsupported (cfg, "_class_name", cls, error);
-  if (g_strcmp0 (act, "silu") != 0)
-    return unsupported (cfg, "act_fn", act != NULL ? act : "?", error);
-  if (!read_int (cfg, "in_channels", 3, 4096, &c->in_channels, error)
-      || !read_int (cfg, "out_channels", 3, 4096, &c->out_channels, error)
-      || !read_int (cfg, "latent_channels", 4, 4096, &c->latent_channels, error)
-      || !read_int (cfg, "norm_num_groups", 32, 4096, &groups, error)
-      || !read_int (cfg, "layers_per_block", 1, VAE_MAX_LAYERS, &layers, error))
-    return FALSE;
-  c->groups = (int)groups;
-  c->layers_per_block = (int)layers;
-  return read_channels (cfg, c, error)
-         && read_block_types (cfg, "down_block_types", "DownEncoderBlock2D",
-                              c->n_levels, error)
-         && read_block_types (cfg, "up_block_types", "UpDecoderBlock2D",
-                              c->n_levels, error)
-         && read_flags (cfg, c, error);
-}
-
 /* ---- load ---------------------------------------------------------- */
 
 static const int64_t *
@@ -303,7 +121,7 @@ vae_level_load (LfVae             *vae,
   const int        n = c->n_levels;
   VaeLevel        *level = decoder ? &vae->dec.up[i] : &vae->enc.down[i];
   const char      *base = decoder ? "decoder.up_blocks" : "encoder.down_blocks";
-  int64_t          c_in = decoder ? c->channels[n - i < n ? n - i : n - 1]
+  int64_t          c_in = decoder ? c->channels[i == 0 ? n - 1 : n - i]
                                   : c->channels[i > 0 ? i - 1 : 0];
   const int64_t    c_out = c->channels[decoder ? n - 1 - i : i];
   const int        layers = c->layers_per_block + (decoder ? 1 : 0);
@@ -400,6 +218,12 @@ int64_t
 lf_vae_get_latent_channels (const LfVae *vae)
 {
   return vae->cfg.latent_channels;
+}
+
+float
+lf_vae_get_shift_factor (const LfVae *vae)
+{
+  return vae->cfg.has_shift ? vae->cfg.shift_factor : 0.0f;
 }
 
 int
@@ -698,10 +522,6 @@ lf_vae_encode (LfVae          *vae,
   LfTensor      moments, half;
   gboolean      ok;
 
-  if (!check_f32 (image, "the image", vae->cfg.in_channels, H, W, B, error)
-      || !check_f32 (mean, "the mean", Z, H / f, W / f, B, error)
-      || !check_f32 (logvar, "the logvar", Z, H / f, W / f, B, error))
-    return FALSE;
   if (H % f != 0 || W % f != 0)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
@@ -710,6 +530,10 @@ lf_vae_encode (LfVae          *vae,
                    W, H, (int)f);
       return FALSE;
     }
+  if (!check_f32 (image, "the image", vae->cfg.in_channels, H, W, B, error)
+      || !check_f32 (mean, "the mean", Z, H / f, W / f, B, error)
+      || !check_f32 (logvar, "the logvar", Z, H / f, W / f, B, error))
+    return FALSE;
   ok = slots_alloc (scratch, lf_vae_plan_encode (vae, B, H, W), &s, error)
        && encoder_forward (vae, image, &s, &moments, error);
   if (ok)

@@ -143,6 +143,7 @@ test_decode (void)
     return;
   g_assert_cmpint (lf_vae_get_downscale (fx.vae), ==, 8);
   g_assert_cmpint (lf_vae_get_latent_channels (fx.vae), ==, 4);
+  g_assert_cmpfloat (lf_vae_get_shift_factor (fx.vae), ==, 0.0f);
   g_assert_cmpfloat (lf_vae_get_scaling_factor (fx.vae), ==,
                      *(const float *)ref_tensor (&fx, "scaling_factor").data);
   /* The fixture's z is what vae.decode received (not pre-divided by the
@@ -406,6 +407,15 @@ test_plan (void)
   g_assert_false (lf_vae_decode (fx.vae, &z, arena, &image, &error));
   g_assert_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY);
   g_assert_cmpuint (lf_arena_used (arena), ==, 0);
+  g_clear_error (&error);
+
+  /* an image tensor of the wrong size is refused before any work */
+  image = lf_tensor_4d (out, LF_DTYPE_F32, 1, 3, 64, 128);
+  g_assert_false (lf_vae_decode (fx.vae, &z, arena, &image, &error));
+  g_assert_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST);
+  g_clear_error (&error);
+  g_assert_false (lf_vae_encode (fx.vae, &image, arena, &z, &z, &error));
+  g_assert_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST);
 }
 
 /* Diffusers folders saved before the Attention rewrite name the mid
