@@ -28,7 +28,7 @@ typedef struct
   int      layers_per_block;
   int      groups; /* norm_num_groups */
   float    scaling_factor;
-  gboolean has_shift; /* shift_factor is not null (recorded only) */
+  gboolean has_shift; /* shift_factor is not null (the pipeline applies it) */
   float    shift_factor;
   gboolean force_upcast; /* recorded only: everything runs in f32 */
   gboolean mid_attention, quant_conv, post_quant_conv;
