@@ -58,7 +58,6 @@ struct _LfVae
   LfWeightStore *store;
   VaeEncoder     enc;
   VaeDecoder     dec;
-  float          bounds[2]; /* (2) −30 and −20 for the logvar clamp */
 };
 
 /* Letters: i in_channels, o out_channels, z latent, m 2·latent (moments),
@@ -191,8 +190,6 @@ lf_vae_load (const LfComponent *comp,
   vae = g_new0 (LfVae, 1);
   vae->ops = ops;
   vae->store = lf_weight_store_new (ops);
-  vae->bounds[0] = -30.0f;
-  vae->bounds[1] = -20.0f;
   if (!vae_config_read (cfg, &vae->cfg, error)
       || !vae_weights_load (vae, comp, error))
     return NULL;
@@ -435,31 +432,6 @@ encoder_forward (const LfVae    *vae,
   return block_done (ops, "encoder", "conv_out", -1, error);
 }
 
-/* torch.clamp (logvar, −30, 20) from the ops there are: max (x, lo) =
- * x + relu (lo − x), then min (x, hi) = x − relu (x − hi). A value inside
- * the range comes out bit-exact (the relu term is exactly 0); a clamped one
- * lands within an ulp of its bound. @u is scratch of x's size. */
-static void
-clamp_logvar (const LfVae *vae, LfTensor *x, float *u_data)
-{
-  LfOps   *ops = vae->ops;
-  LfTensor u = *x, lo = *x, neg_hi = *x;
-
-  u.data = u_data;
-  lo.data = (void *)&vae->bounds[0];
-  neg_hi.data = (void *)&vae->bounds[1];
-  for (int i = 0; i < x->ndim; i++)
-    lo.stride[i] = neg_hi.stride[i] = 0;
-  ops->scale (ops, x, -1.0f, &u);
-  ops->add (ops, &u, &lo, &u);
-  ops->leaky_relu (ops, &u, 0.0f, &u);
-  ops->add (ops, x, &u, x);
-  ops->add (ops, x, &neg_hi, &u);
-  ops->leaky_relu (ops, &u, 0.0f, &u);
-  ops->scale (ops, &u, -1.0f, &u);
-  ops->add (ops, x, &u, x);
-}
-
 static gboolean
 check_f32 (const LfTensor *t,
            const char     *what,
@@ -543,7 +515,8 @@ lf_vae_encode (LfVae          *vae,
       vae->ops->copy (vae->ops, &half, mean);
       lf_tensor_narrow (&moments, 1, Z, Z, &half);
       vae->ops->copy (vae->ops, &half, logvar);
-      clamp_logvar (vae, logvar, s.slot[(s.cur + 1) % 3]);
+      /* DiagonalGaussianDistribution clamps logvar to [−30, 20]. */
+      vae->ops->clamp (vae->ops, logvar, -30.0f, 20.0f, logvar);
       ok = block_done (vae->ops, "encoder", "posterior", -1, error);
     }
   lf_arena_reset (scratch, mark);
