@@ -181,6 +181,10 @@ extern "C"
                         LfTensor       *y);
     /* y = elu (x) + 1 = x + 1 if x > 0 else exp (x): LinFusion's kernel φ */
     void (*elu_plus_one) (LfOps *ops, const LfTensor *x, LfTensor *y);
+    /* y = min (max (x, lo), hi) (torch.clamp): −inf gives lo, +inf hi, NaN
+     * stays NaN. The VAE posterior's logvar is clamped to [−30, 20]. */
+    void (*clamp) (
+        LfOps *ops, const LfTensor *x, float lo, float hi, LfTensor *y);
 
     /* ---- Elementwise arithmetic -------------------------------------- */
 

@@ -24,6 +24,9 @@ LfVae *lf_vae_load (const LfComponent *comp,
 void   lf_vae_free (LfVae *vae);
 
 float   lf_vae_get_scaling_factor (const LfVae *vae);
+/* config shift_factor, 0 when null (SD-1/2/XL): decode takes
+ * latents / scaling_factor + shift_factor, as diffusers pipelines pass. */
+float   lf_vae_get_shift_factor (const LfVae *vae);
 int64_t lf_vae_get_latent_channels (const LfVae *vae);
 int     lf_vae_get_downscale (const LfVae *vae); /* 8 for SD */
 

@@ -33,6 +33,7 @@ lf_cpu_ops_init (LfOps *ops, int n_threads)
   ops->silu = lf_cpu_silu;
   ops->leaky_relu = lf_cpu_leaky_relu;
   ops->elu_plus_one = lf_cpu_elu_plus_one;
+  ops->clamp = lf_cpu_clamp;
   ops->add = lf_cpu_add;
   ops->mul = lf_cpu_mul;
   ops->scale = lf_cpu_scale;

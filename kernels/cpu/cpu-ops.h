@@ -86,6 +86,7 @@ extern "C"
   void lf_cpu_silu (LfOps *, const LfTensor *, LfTensor *);
   void lf_cpu_leaky_relu (LfOps *, const LfTensor *, float, LfTensor *);
   void lf_cpu_elu_plus_one (LfOps *, const LfTensor *, LfTensor *);
+  void lf_cpu_clamp (LfOps *, const LfTensor *, float, float, LfTensor *);
   void lf_cpu_add (LfOps *, const LfTensor *, const LfTensor *, LfTensor *);
   void lf_cpu_mul (LfOps *, const LfTensor *, const LfTensor *, LfTensor *);
   void lf_cpu_scale (LfOps *, const LfTensor *, float, LfTensor *);

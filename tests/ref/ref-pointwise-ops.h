@@ -41,6 +41,8 @@ double lf_ref_gelu1 (double x);
 double lf_ref_quick_gelu1 (double x);
 double lf_ref_silu1 (double x);
 double lf_ref_leaky_relu1 (double x, double slope);
+/* min (max (x, lo), hi); NaN stays NaN */
+double lf_ref_clamp1 (double x, double lo, double hi);
 double lf_ref_elu_plus_one1 (double x);
 void   lf_ref_geglu (const LfTensor *x, double *y);
 void   lf_ref_add (const LfTensor *a, const LfTensor *b, double *y);

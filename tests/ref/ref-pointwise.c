@@ -70,3 +70,11 @@ lf_ref_scale (const LfTensor *x, double s, double *y)
   for (int64_t i = 0; i < lf_tensor_numel (x); i++)
     y[i] = s * lf_ref_get (x, i);
 }
+
+double
+lf_ref_clamp1 (double x, double lo, double hi)
+{
+  if (isnan (x))
+    return x;
+  return x < lo ? lo : (x > hi ? hi : x);
+}
