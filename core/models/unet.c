@@ -360,67 +360,6 @@ lf_unet_load (const LfComponent *comp,
   return g_steal_pointer (&u);
 }
 
-static void
-block_free (UnetBlock *blk, int n_attn)
-{
-  g_free (blk->resnets);
-  for (int i = 0; blk->attentions != NULL && i < n_attn; i++)
-    {
-      g_free (blk->attentions[i].name);
-      g_free (blk->attentions[i].blocks);
-    }
-  g_free (blk->attentions);
-}
-
-void
-lf_unet_free (LfUnet *unet)
-{
-  if (unet == NULL)
-    return;
-  for (int i = 0; i < LF_UNET_MAX_LEVELS; i++)
-    {
-      block_free (&unet->down[i], unet->down[i].n_layers);
-      block_free (&unet->up[i], unet->up[i].n_layers);
-    }
-  block_free (&unet->mid, unet->mid.n_layers);
-  g_ptr_array_unref (unet->transformers);
-  lf_linfusion_free (unet->linfusion);
-  lf_weight_store_free (unet->store);
-  g_free (unet);
-}
-
-int64_t
-lf_unet_get_in_channels (const LfUnet *unet)
-{
-  return unet->cfg.in_channels;
-}
-
-int64_t
-lf_unet_get_cross_attention_dim (const LfUnet *unet)
-{
-  return unet->cfg.cross_dim;
-}
-
-void
-lf_unet_set_debug (LfUnet *unet, LfUnetDebugFn fn, gpointer user_data)
-{
-  unet->debug = fn;
-  unet->debug_data = user_data;
-}
-
-const UnetTransformer *
-lf_unet_lookup_transformer (const LfUnet *unet, const char *name)
-{
-  for (guint i = 0; i < unet->transformers->len; i++)
-    {
-      const UnetTransformer *t = g_ptr_array_index (unet->transformers, i);
-
-      if (strcmp (t->name, name) == 0)
-        return t;
-    }
-  return NULL;
-}
-
 /* ---- Plan ------------------------------------------------------------- */
 
 /* The forward's arena use, replayed: persistent tensors stay, block
@@ -809,4 +748,67 @@ lf_unet_forward (LfUnet         *unet,
     }
   lf_arena_reset (scratch, mark);
   return ok;
+}
+
+/* ---- Free and accessors ---------------------------------------------- */
+
+static void
+block_free (UnetBlock *blk, int n_attn)
+{
+  g_free (blk->resnets);
+  for (int i = 0; blk->attentions != NULL && i < n_attn; i++)
+    {
+      g_free (blk->attentions[i].name);
+      g_free (blk->attentions[i].blocks);
+    }
+  g_free (blk->attentions);
+}
+
+void
+lf_unet_free (LfUnet *unet)
+{
+  if (unet == NULL)
+    return;
+  for (int i = 0; i < LF_UNET_MAX_LEVELS; i++)
+    {
+      block_free (&unet->down[i], unet->down[i].n_layers);
+      block_free (&unet->up[i], unet->up[i].n_layers);
+    }
+  block_free (&unet->mid, unet->mid.n_layers);
+  g_ptr_array_unref (unet->transformers);
+  lf_linfusion_free (unet->linfusion);
+  lf_weight_store_free (unet->store);
+  g_free (unet);
+}
+
+int64_t
+lf_unet_get_in_channels (const LfUnet *unet)
+{
+  return unet->cfg.in_channels;
+}
+
+int64_t
+lf_unet_get_cross_attention_dim (const LfUnet *unet)
+{
+  return unet->cfg.cross_dim;
+}
+
+void
+lf_unet_set_debug (LfUnet *unet, LfUnetDebugFn fn, gpointer user_data)
+{
+  unet->debug = fn;
+  unet->debug_data = user_data;
+}
+
+const UnetTransformer *
+lf_unet_lookup_transformer (const LfUnet *unet, const char *name)
+{
+  for (guint i = 0; i < unet->transformers->len; i++)
+    {
+      const UnetTransformer *t = g_ptr_array_index (unet->transformers, i);
+
+      if (strcmp (t->name, name) == 0)
+        return t;
+    }
+  return NULL;
 }
