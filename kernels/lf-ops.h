@@ -199,9 +199,13 @@ extern "C"
 
     /* ---- Layout ------------------------------------------------------ */
 
-    /* Nearest ×2: x (B, C, H, W), y (B, C, 2H, 2W), y[.., i, j] =
-     * x[.., i/2, j/2] (torch interpolate, scale_factor 2, mode nearest). */
-    void (*upsample_nearest2x) (LfOps *ops, const LfTensor *x, LfTensor *y);
+    /* torch interpolate (size = y's H2 × W2, mode nearest): x (B, C, H, W),
+     * y (B, C, H2, W2), y[.., i, j] = x[.., src (i, H, H2), src (j, W, W2)]
+     * with src (o, n, m) = o when m = n, o / 2 when m = 2n, else
+     * min (floor (o · s), n − 1) where s = (float) n / m. diffusers'
+     * Upsample2D uses ×2, or the next skip's size when the latent is not a
+     * multiple of 2^(levels − 1). */
+    void (*upsample_nearest) (LfOps *ops, const LfTensor *x, LfTensor *y);
 
     /* Channel concatenation (torch.cat dim 1): a (B, Ca, H, W),
      * b (B, Cb, H, W), y (B, Ca + Cb, H, W). */

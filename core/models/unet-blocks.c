@@ -212,7 +212,7 @@ unet_upsample_forward (LfOps          *ops,
                        LfTensor       *tmp,
                        LfTensor       *y)
 {
-  ops->upsample_nearest2x (ops, x, tmp);
+  ops->upsample_nearest (ops, x, tmp);
   ops->conv2d (ops, tmp, w, b, &conv3x3, y);
 }
 

@@ -388,21 +388,35 @@ max_mid (const LfUnet *u)
   return u->linfusion != NULL ? u->linfusion->max_mid : 0;
 }
 
+/* The latent side at @level: each Downsample2D (3×3, stride 2, padding 1)
+ * gives ceil (n / 2), so any multiple of 8 pixels works, as in diffusers. */
+static inline int64_t
+level_side (int64_t n, int level)
+{
+  return (n + ((int64_t)1 << level) - 1) >> level;
+}
+
+static inline int64_t
+level_hw (int64_t h, int64_t w, int level)
+{
+  return level_side (h, level) * level_side (w, level);
+}
+
 /* Floats of the one buffer the mid and up blocks write their hidden state
  * into: the largest block output, upsampled ones included. */
 static int64_t
 slot_floats (const LfUnet *u, int64_t B, int64_t h, int64_t w)
 {
   const int n = u->cfg.n_levels;
-  int64_t   f = B * u->cfg.channels[n - 1] * (h >> (n - 1)) * (w >> (n - 1));
+  int64_t   f = B * u->cfg.channels[n - 1] * level_hw (h, w, n - 1);
 
   for (int i = 0; i < n; i++)
     {
-      const int     level = n - 1 - i;
-      const int64_t up = i < n - 1 ? 4 : 1;
+      const int level = n - 1 - i;
 
-      f = MAX (f,
-               B * u->cfg.channels[level] * (h >> level) * (w >> level) * up);
+      /* up block i ends at the next level's size when it upsamples */
+      f = MAX (f, B * u->cfg.channels[level]
+                      * level_hw (h, w, i < n - 1 ? level - 1 : level));
     }
   return f;
 }
@@ -419,7 +433,7 @@ plan_down_mid (
       const UnetBlock *blk = &u->down[i];
       const int64_t    c = u->cfg.channels[i];
 
-      hw = (h >> i) * (w >> i);
+      hw = level_hw (h, w, i);
       for (int j = 0; j < blk->n_layers; j++)
         {
           plan_keep (p, unet_bytes (B * c * hw));
@@ -429,9 +443,9 @@ plan_down_mid (
                                                  max_mid (u)));
         }
       if (blk->sampler_w.data != NULL)
-        plan_keep (p, unet_bytes (B * c * hw / 4));
+        plan_keep (p, unet_bytes (B * c * level_hw (h, w, i + 1)));
     }
-  hw = (h >> (n - 1)) * (w >> (n - 1));
+  hw = level_hw (h, w, n - 1);
   plan_keep (p, unet_bytes (B * u->cfg.channels[n - 1] * hw));
   plan_keep (p, unet_bytes (slot_floats (u, B, h, w)));
   for (int j = 0; j <= u->mid.n_layers; j++)
@@ -462,7 +476,7 @@ lf_unet_plan (const LfUnet *unet,
     {
       const UnetBlock *blk = &unet->up[i];
       const int        level = n - 1 - i;
-      const int64_t    hw = (h >> level) * (w >> level);
+      const int64_t    hw = level_hw (h, w, level);
 
       for (int j = 0; j < blk->n_layers; j++)
         {
@@ -473,7 +487,8 @@ lf_unet_plan (const LfUnet *unet,
                                                   context_len, max_mid (unet)));
         }
       if (blk->sampler_w.data != NULL)
-        plan_temp (&p, unet_bytes (B * blk->resnets[0].c_out * hw * 4));
+        plan_temp (&p, unet_bytes (B * blk->resnets[0].c_out
+                                   * level_hw (h, w, level - 1)));
     }
   plan_temp (&p, unet_bytes (B * C0 * h * w));
   return p.peak;
@@ -558,7 +573,7 @@ down_block (const LfUnet  *u,
     }
   if (blk->sampler_w.data != NULL)
     {
-      LfTensor out = carve4 (run->arena, B, c, H / 2, W / 2);
+      LfTensor out = carve4 (run->arena, B, c, (H + 1) / 2, (W + 1) / 2);
 
       unet_downsample_forward (run->ops, &blk->sampler_w, &blk->sampler_b, &h,
                                &out);
@@ -633,9 +648,13 @@ up_block (const LfUnet  *u,
     }
   if (blk->sampler_w.data != NULL)
     {
-      const size_t mark = lf_arena_mark (run->arena);
-      LfTensor     tmp = carve4 (run->arena, B, c, 2 * H, 2 * W);
-      LfTensor     out = lf_tensor_4d (slot, LF_DTYPE_F32, B, c, 2 * H, 2 * W);
+      /* diffusers' forward_upsample_size: to the size of the skip the next
+       * block reads first (2H × 2W when the latent divides evenly). */
+      const LfTensor *next = &skips[*n_skips - 1];
+      const int64_t   H2 = next->shape[2], W2 = next->shape[3];
+      const size_t    mark = lf_arena_mark (run->arena);
+      LfTensor        tmp = carve4 (run->arena, B, c, H2, W2);
+      LfTensor        out = lf_tensor_4d (slot, LF_DTYPE_F32, B, c, H2, W2);
 
       /* h lives in the slot too; the nearest ×2 copy frees it first. */
       unet_upsample_forward (ops, &blk->sampler_w, &blk->sampler_b, h, &tmp,
@@ -655,19 +674,10 @@ check_request (const LfUnet   *u,
                int64_t         L,
                GError        **error)
 {
-  const int64_t m = (int64_t)1 << (u->cfg.n_levels - 1);
-  const size_t  need
+  const size_t need
       = lf_unet_plan (u, x->shape[0], x->shape[2], x->shape[3], L);
   const size_t left = lf_arena_capacity (scratch) - lf_arena_used (scratch);
 
-  if (x->shape[2] % m != 0 || x->shape[3] % m != 0)
-    {
-      g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED,
-                   _ ("UNet: a %lld×%lld latent is not a multiple of %lld"),
-                   (long long)x->shape[3], (long long)x->shape[2],
-                   (long long)m);
-      return FALSE;
-    }
   if (need > left)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,

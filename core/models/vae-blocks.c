@@ -319,7 +319,7 @@ vae_upsample_forward (LfOps             *ops,
   LfTensor      up = vae_act (other_slot (s, 1), B, C, H, W);
   LfTensor      y = vae_act (other_slot (s, 2), B, C, H, W);
 
-  ops->upsample_nearest2x (ops, x, &up);
+  ops->upsample_nearest (ops, x, &up);
   vae_conv (ops, &up, &w->conv_w, &w->conv_b, 1, &y);
   s->cur = (s->cur + 2) % 3;
   *x = y;

@@ -37,7 +37,7 @@ lf_cpu_ops_init (LfOps *ops, int n_threads)
   ops->add = lf_cpu_add;
   ops->mul = lf_cpu_mul;
   ops->scale = lf_cpu_scale;
-  ops->upsample_nearest2x = lf_cpu_upsample_nearest2x;
+  ops->upsample_nearest = lf_cpu_upsample_nearest;
   ops->concat_channels = lf_cpu_concat_channels;
   ops->copy = lf_cpu_copy;
   ops->timestep_embedding = lf_cpu_timestep_embedding;

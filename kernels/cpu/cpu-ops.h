@@ -90,7 +90,7 @@ extern "C"
   void lf_cpu_add (LfOps *, const LfTensor *, const LfTensor *, LfTensor *);
   void lf_cpu_mul (LfOps *, const LfTensor *, const LfTensor *, LfTensor *);
   void lf_cpu_scale (LfOps *, const LfTensor *, float, LfTensor *);
-  void lf_cpu_upsample_nearest2x (LfOps *, const LfTensor *, LfTensor *);
+  void lf_cpu_upsample_nearest (LfOps *, const LfTensor *, LfTensor *);
   void lf_cpu_concat_channels (LfOps *,
                                const LfTensor *,
                                const LfTensor *,

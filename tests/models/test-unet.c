@@ -388,9 +388,10 @@ test_other_sizes (void)
   if (!fixture_open (&f))
     return;
   g_assert_true (mount (&f, &error));
-  for (int bad = 0; bad < 2; bad++)
+  /* 28 rows is not a multiple of 8: the levels are 28, 14, 7, 4 */
+  for (int odd = 0; odd < 2; odd++)
     {
-      const int64_t hh = bad ? h + 4 : h;
+      const int64_t hh = odd ? h + 4 : h;
       const size_t  plan = lf_unet_plan (f.unet, B, hh, w, L);
       g_autoptr (LfArena) arena = lf_arena_new (plan, &error);
       g_autofree float *xd = lf_test_alloc_f32 (B * 4 * hh * w);
@@ -403,18 +404,60 @@ test_other_sizes (void)
       lf_test_fill_uniform (xd, B * 4 * hh * w, -2.0, 2.0);
       lf_test_fill_uniform (cd, B * L * 32, -2.0, 2.0);
       lf_test_poison (yd, B * 4 * hh * w);
-      if (bad)
-        {
-          g_assert_false (
-              lf_unet_forward (f.unet, &x, t, &c, arena, &y, &error));
-          g_assert_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED);
-          continue;
-        }
       g_assert_true (lf_unet_forward (f.unet, &x, t, &c, arena, &y, &error));
       g_assert_no_error (error);
       g_assert_cmpuint (lf_arena_peak (arena), ==, plan);
-      for (int64_t i = 0; i < B * 4 * h * w; i++)
+      for (int64_t i = 0; i < B * 4 * hh * w; i++)
         g_assert_true (isfinite (yd[i]));
+    }
+  fixture_close (&f);
+}
+
+/* Latents that are not multiples of 8 (12×9 and 5×7) against upstream:
+ * diffusers' forward_upsample_size upsamples to each next skip's size. */
+static void
+test_odd_sizes_vs_upstream (void)
+{
+  Fixture          f = { 0 };
+  g_autofree char *path = lf_test_data_path ("unet-odd-size.safetensors");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LfSafetensors) st = NULL;
+  const char *sizes[] = { "12x9", "5x7" };
+  const float t[2] = { 500.0f, 500.0f };
+
+  if (!fixture_open (&f))
+    return;
+  st = lf_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      g_autofree char   *xn = g_strdup_printf ("sample_%s", sizes[k]);
+      g_autofree char   *cn = g_strdup_printf ("context_%s", sizes[k]);
+      g_autofree char   *yn = g_strdup_printf ("out_%s", sizes[k]);
+      const LfStTensor  *xs = lf_safetensors_lookup (st, xn);
+      const LfStTensor  *cs = lf_safetensors_lookup (st, cn);
+      const LfStTensor  *ys = lf_safetensors_lookup (st, yn);
+      LfTensor           x, c, y;
+      g_autofree float  *yd = NULL;
+      g_autofree double *want = NULL;
+      g_autoptr (LfArena) arena = NULL;
+      const int64_t n = lf_st_tensor_numel (ys);
+
+      g_assert_true (xs && cs && ys);
+      g_assert_true (lf_st_tensor_view (st, xs, &x, &error));
+      g_assert_true (lf_st_tensor_view (st, cs, &c, &error));
+      yd = lf_test_alloc_f32 (n);
+      want = lf_test_alloc_f64 (n);
+      y = lf_tensor_make (yd, LF_DTYPE_F32, 4, x.shape);
+      arena = lf_arena_new (
+          lf_unet_plan (f.unet, x.shape[0], x.shape[2], x.shape[3], c.shape[1]),
+          &error);
+      lf_test_poison (yd, n);
+      g_assert_true (lf_unet_forward (f.unet, &x, t, &c, arena, &y, &error));
+      g_assert_no_error (error);
+      for (int64_t i = 0; i < n; i++)
+        want[i] = ((const float *)ys->data)[i];
+      check (yn, yd, want, n);
     }
   fixture_close (&f);
 }
@@ -470,6 +513,8 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/linfusion-mismatch", test_linfusion_mismatch);
   g_test_add_func ("/unet/unsupported-config", test_unsupported_config);
   g_test_add_func ("/unet/other-sizes", test_other_sizes);
+  g_test_add_func ("/unet/odd-sizes-vs-upstream",
+                   test_odd_sizes_vs_upstream);
   g_test_add_func ("/unet/plan", test_plan);
   return g_test_run ();
 }

@@ -1,4 +1,4 @@
-/* test-layout.c: upsample_nearest2x and concat_channels against the double
+/* test-layout.c: upsample_nearest and concat_channels against the double
  * references (tests/ref/ref-layout.c): odd shapes, batches, tensors over
  * several work chunks, 1–3 threads, and rejected shapes. Both ops only move
  * values, so the comparison is exact.
@@ -17,23 +17,30 @@ static const int64_t up_shapes[][4] = {
   { 1, 1, 1, 1 },
 };
 
+/* x of shape @s to H2 × W2 (0: twice x's). */
 static void
-run_upsample (const int64_t *s, int n_threads)
+run_upsample (const int64_t *s, int64_t H2, int64_t W2, int n_threads)
 {
-  const int64_t n = s[0] * s[1] * s[2] * s[3], ny = 4 * n;
-  float        *xd = lf_test_alloc_f32 (n), *yd = lf_test_alloc_f32 (ny);
-  double       *ref = lf_test_alloc_f64 (ny);
+  const int64_t n = s[0] * s[1] * s[2] * s[3];
+  int64_t       ny;
+  float        *xd = lf_test_alloc_f32 (n), *yd;
+  double       *ref;
   LfOps        *ops = lf_test_cpu_ops_new (n_threads, 0);
-  LfTensor      x = lf_tensor_make (xd, LF_DTYPE_F32, 4, s);
-  LfTensor y = lf_tensor_4d (yd, LF_DTYPE_F32, s[0], s[1], 2 * s[2], 2 * s[3]);
+  LfTensor      x = lf_tensor_make (xd, LF_DTYPE_F32, 4, s), y;
 
+  H2 = H2 > 0 ? H2 : 2 * s[2];
+  W2 = W2 > 0 ? W2 : 2 * s[3];
+  ny = s[0] * s[1] * H2 * W2;
+  yd = lf_test_alloc_f32 (ny);
+  ref = lf_test_alloc_f64 (ny);
+  y = lf_tensor_4d (yd, LF_DTYPE_F32, s[0], s[1], H2, W2);
   lf_test_fill_uniform (xd, n, -1.0, 1.0);
   lf_test_poison (yd, ny);
-  lf_ref_upsample_nearest2x (&x, ref);
+  lf_ref_upsample_nearest (&x, H2, W2, ref);
 
-  ops->upsample_nearest2x (ops, &x, &y);
+  ops->upsample_nearest (ops, &x, &y);
   lf_test_assert_ops_ok (ops);
-  lf_test_assert_close ("upsample_nearest2x", yd, ref, ny, 0.0, 0.0);
+  lf_test_assert_close ("upsample_nearest", yd, ref, ny, 0.0, 0.0);
 
   lf_test_cpu_ops_free (ops);
   g_free (ref);
@@ -44,9 +51,19 @@ run_upsample (const int64_t *s, int n_threads)
 static void
 test_upsample (void)
 {
+  /* ×2, and the odd targets of a UNet whose latent is not a multiple of
+   * 8 (2 → 3, 3 → 6, 13 → 25), a shrink and a non-integer ratio. */
+  static const int64_t odd[][6] = {
+    { 2, 3, 2, 2, 3, 3 }, { 1, 4, 3, 5, 6, 10 }, { 1, 2, 13, 7, 25, 13 },
+    { 1, 1, 9, 9, 4, 5 }, { 2, 2, 5, 3, 7, 11 },
+  };
+
   for (size_t i = 0; i < G_N_ELEMENTS (up_shapes); i++)
     for (int threads = 1; threads <= 3; threads++)
-      run_upsample (up_shapes[i], threads);
+      run_upsample (up_shapes[i], 0, 0, threads);
+  for (size_t i = 0; i < G_N_ELEMENTS (odd); i++)
+    for (int threads = 1; threads <= 3; threads++)
+      run_upsample (odd[i], odd[i][4], odd[i][5], threads);
 }
 
 typedef struct
@@ -110,7 +127,7 @@ test_bad_shape (void)
 {
   float     xd[2 * 3 * 4 * 10], yd[2 * 7 * 4 * 10];
   LfTensor  x = lf_tensor_4d (xd, LF_DTYPE_F32, 2, 3, 2, 5);
-  LfTensor  y_up = lf_tensor_4d (yd, LF_DTYPE_F32, 2, 3, 4, 9);
+  LfTensor  y_up = lf_tensor_4d (yd, LF_DTYPE_F32, 2, 4, 4, 9);
   LfTensor  x3 = lf_tensor_3d (xd, LF_DTYPE_F32, 2, 3, 10);
   LfTensor  a = lf_tensor_4d (xd, LF_DTYPE_F32, 2, 3, 4, 10);
   LfTensor  b = lf_tensor_4d (xd, LF_DTYPE_F32, 2, 4, 4, 9);
@@ -124,10 +141,10 @@ test_bad_shape (void)
   g_assert_true (lf_tensor_permute (&y, perm, &yt));
   ah.dtype = LF_DTYPE_BF16;
   lf_test_poison (yd, G_N_ELEMENTS (yd));
-  ops->upsample_nearest2x (ops, &x, &y_up);
-  expect_invalid (ops, "upsample_nearest2x:", "(2, 3, 4, 9)");
-  ops->upsample_nearest2x (ops, &x3, &y_up);
-  expect_invalid (ops, "upsample_nearest2x:", "(2, 3, 10)");
+  ops->upsample_nearest (ops, &x, &y_up);
+  expect_invalid (ops, "upsample_nearest:", "(2, 4, 4, 9)");
+  ops->upsample_nearest (ops, &x3, &y_up);
+  expect_invalid (ops, "upsample_nearest:", "(2, 3, 10)");
   ops->concat_channels (ops, &a, &b, &y);
   expect_invalid (ops, "concat_channels:", "(2, 4, 4, 9)");
   ops->concat_channels (ops, &a, &b4, &y8);
@@ -145,7 +162,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/ops/upsample_nearest2x/shapes", test_upsample);
+  g_test_add_func ("/ops/upsample_nearest/shapes", test_upsample);
   g_test_add_func ("/ops/concat_channels/shapes", test_concat);
   g_test_add_func ("/ops/layout/bad-shape", test_bad_shape);
   return g_test_run ();

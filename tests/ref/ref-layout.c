@@ -1,4 +1,4 @@
-/* ref-layout.c: naive references of upsample_nearest2x (torch interpolate,
+/* ref-layout.c: naive references of upsample_nearest (torch interpolate,
  * nearest, ×2), concat_channels (torch.cat dim 1) and copy, plus strided
  * element access and f16/bf16 decoding and rounding done in double from the
  * IEEE 754 encodings.
@@ -100,17 +100,31 @@ lf_ref_bf16_bits (double v)
   return float_bits (v, 8, 7, 127);
 }
 
+/* torch's nearest_idx: the scale is a float, n / m; ×1 and ×2 are exact. */
+static int64_t
+ref_nearest (int64_t o, int64_t n, int64_t m)
+{
+  const float   scale = (float)n / (float)m;
+  const int64_t i = (int64_t)floor ((double)((float)o * scale));
+
+  if (m == n)
+    return o;
+  if (m == 2 * n)
+    return o / 2;
+  return i < n - 1 ? i : n - 1;
+}
+
 void
-lf_ref_upsample_nearest2x (const LfTensor *x, double *y)
+lf_ref_upsample_nearest (const LfTensor *x, int64_t H2, int64_t W2, double *y)
 {
   const int64_t P = x->shape[0] * x->shape[1];
   const int64_t H = x->shape[2], W = x->shape[3];
 
   for (int64_t p = 0; p < P; p++)
-    for (int64_t i = 0; i < 2 * H; i++)
-      for (int64_t j = 0; j < 2 * W; j++)
-        y[(p * 2 * H + i) * 2 * W + j]
-            = lf_ref_get (x, (p * H + i / 2) * W + j / 2);
+    for (int64_t i = 0; i < H2; i++)
+      for (int64_t j = 0; j < W2; j++)
+        y[(p * H2 + i) * W2 + j] = lf_ref_get (
+            x, (p * H + ref_nearest (i, H, H2)) * W + ref_nearest (j, W, W2));
 }
 
 void

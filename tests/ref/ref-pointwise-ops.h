@@ -50,7 +50,9 @@ void   lf_ref_mul (const LfTensor *a, const LfTensor *b, double *y);
 void   lf_ref_scale (const LfTensor *x, double s, double *y);
 
 /* ---- Layout (ref-layout.c) ---- */
-void lf_ref_upsample_nearest2x (const LfTensor *x, double *y);
+/* torch nearest interpolation of x (B, C, H, W) to (B, C, H2, W2). */
+void
+lf_ref_upsample_nearest (const LfTensor *x, int64_t H2, int64_t W2, double *y);
 void lf_ref_concat_channels (const LfTensor *a, const LfTensor *b, double *y);
 /* x's values, any dtype, in row-major order */
 void lf_ref_copy (const LfTensor *x, double *y);
