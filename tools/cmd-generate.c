@@ -180,9 +180,9 @@ set_init_image (LfRequest *request, Options *o, GError **error)
   if (rgb == NULL)
     return FALSE;
   /* Without --width/--height the image's own size, as diffusers. */
-  if (o->width == 0)
+  if (o->width < 0)
     o->width = w;
-  if (o->height == 0)
+  if (o->height < 0)
     o->height = h;
   lf_request_set_init_image (request, w, h, rgb, (size_t)(w * 3));
   lf_request_set_strength (request, o->strength);
@@ -197,9 +197,9 @@ build_request (Options *o, GError **error)
 
   if (o->init_image != NULL && !set_init_image (r, o, error))
     return NULL;
-  if (o->width == 0)
+  if (o->width < 0)
     o->width = 512;
-  if (o->height == 0)
+  if (o->height < 0)
     o->height = 512;
   lf_request_set_prompt (r, o->prompt);
   lf_request_set_negative_prompt (r, o->negative);
@@ -253,18 +253,19 @@ run (Options *o, GError **error)
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   g_autofree char *params = NULL;
   Progress         progress = { cancel, isatty (2), 0.0 };
+  gboolean         random_seed = o->seed < 0;
 
-  if (o->seed < 0)
-    {
-      o->seed = g_random_int ();
-      fprintf (stderr, "seed: %" G_GINT64_FORMAT "\n", o->seed);
-    }
+  if (random_seed)
+    o->seed = g_random_int ();
   if ((request = build_request (o, error)) == NULL
       || (engine = lf_engine_new (o->device, o->threads, error)) == NULL
       || !lf_engine_load_model (engine, o->model, o->config, error)
       || (o->linfusion != NULL
           && !lf_engine_load_linfusion (engine, o->linfusion, error)))
     return 1;
+  /* Announced once the run can start, so errors stay one line. */
+  if (random_seed)
+    fprintf (stderr, "seed: %" G_GINT64_FORMAT "\n", o->seed);
   params = parameters_text (o, (guint64)o->seed);
   sink = lf_png_sink_new (o->output, params);
   signal (SIGINT, on_sigint);
@@ -281,8 +282,8 @@ run (Options *o, GError **error)
 int
 lf_cmd_generate (int argc, char **argv)
 {
-  g_auto (Options) o
-      = { .steps = 25, .guidance = 7.5, .seed = -1, .strength = 0.75 };
+  g_auto (Options) o = { .width = -1, .height = -1, .steps = 25,
+                        .guidance = 7.5, .seed = -1, .strength = 0.75 };
   /* clang-format off */
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &o.model, N_ ("Diffusers folder or single-file checkpoint"), N_ ("PATH") },

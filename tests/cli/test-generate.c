@@ -26,6 +26,18 @@ tmp_path (const char *name)
   return g_build_filename (tmp_dir, name, NULL);
 }
 
+/* @needle among @n bytes that may hold NULs (a PNG file). */
+static gboolean
+contains (const char *data, gsize n, const char *needle)
+{
+  const gsize k = strlen (needle);
+
+  for (gsize i = 0; i + k <= n; i++)
+    if (memcmp (data + i, needle, k) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 test_png_and_same_seed (void)
 {
@@ -55,9 +67,9 @@ test_png_and_same_seed (void)
   /* IHDR: width and height, big-endian, at bytes 16 and 20 */
   g_assert_cmpint (GUINT32_FROM_BE (*(guint32 *)(da + 16)), ==, 64);
   g_assert_cmpint (GUINT32_FROM_BE (*(guint32 *)(da + 20)), ==, 96);
-  g_assert_nonnull (g_strstr_len (da, (gssize)na, "parameters"));
-  g_assert_nonnull (g_strstr_len (da, (gssize)na, "Seed: 7, Size: 64x96"));
-  g_assert_nonnull (g_strstr_len (da, (gssize)na, "DPM++ 2M Karras"));
+  g_assert_true (contains (da, na, "parameters"));
+  g_assert_true (contains (da, na, "Seed: 7, Size: 64x96"));
+  g_assert_true (contains (da, na, "DPM++ 2M Karras"));
 }
 
 /* --init-noise and --save-latents reproduce a fixture pipeline's latents. */
@@ -247,7 +259,7 @@ test_ctrl_c (void)
     const char *argv[]
         = { exe,       "generate", "--model", dir,        "--prompt",
             PROMPT,    "--width",  "64",      "--height", "64",
-            "--steps", "1000",     "-o",      out,        NULL };
+            "--steps", "400",     "-o",      out,        NULL };
 
     g_spawn_async_with_pipes (NULL, (char **)argv, NULL,
                               G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
@@ -268,7 +280,7 @@ test_ctrl_c (void)
   g_assert_true (WIFEXITED (status));
   g_assert_cmpint (WEXITSTATUS (status), ==, 130);
   g_assert_nonnull (strstr (err->str, "linfusion generate: "));
-  g_assert_null (strstr (err->str, "step 1000/1000"));
+  g_assert_null (strstr (err->str, "step 400/400"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
