@@ -278,7 +278,7 @@ denoise (Generation  *g,
 static float *
 latent_buffer (const Generation *g, GError **error)
 {
-  float *p = g_try_malloc_n ((gsize) g->n, sizeof (float));
+  float *p = g_try_malloc_n ((gsize)g->n, sizeof (float));
 
   if (p == NULL && (error == NULL || *error == NULL))
     g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
@@ -293,9 +293,9 @@ stage_sampling (Generation *g, GError **error)
   const LfRequest *r = g->r;
   const gboolean   img2img = r->init_image != NULL;
   g_autoptr (LfSampler) sampler = NULL;
-  g_autofree float *noise   = latent_buffer (g, error);
+  g_autofree float *noise = latent_buffer (g, error);
   g_autofree float *latents = latent_buffer (g, error);
-  g_autofree float *guided  = latent_buffer (g, error);
+  g_autofree float *guided = latent_buffer (g, error);
   LfTorchRng        rng;
   int               n_steps;
 

@@ -282,8 +282,12 @@ run (Options *o, GError **error)
 int
 lf_cmd_generate (int argc, char **argv)
 {
-  g_auto (Options) o = { .width = -1, .height = -1, .steps = 25,
-                        .guidance = 7.5, .seed = -1, .strength = 0.75 };
+  g_auto (Options) o = { .width = -1,
+                         .height = -1,
+                         .steps = 25,
+                         .guidance = 7.5,
+                         .seed = -1,
+                         .strength = 0.75 };
   /* clang-format off */
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &o.model, N_ ("Diffusers folder or single-file checkpoint"), N_ ("PATH") },

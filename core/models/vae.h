@@ -23,7 +23,7 @@ LfVae *lf_vae_load (const LfComponent *comp,
                     GError           **error);
 void   lf_vae_free (LfVae *vae);
 
-float   lf_vae_get_scaling_factor (const LfVae *vae);
+float lf_vae_get_scaling_factor (const LfVae *vae);
 /* config shift_factor, 0 when null (SD-1/2/XL): decode takes
  * latents / scaling_factor + shift_factor, as diffusers pipelines pass. */
 float   lf_vae_get_shift_factor (const LfVae *vae);

@@ -259,7 +259,7 @@ test_ctrl_c (void)
     const char *argv[]
         = { exe,       "generate", "--model", dir,        "--prompt",
             PROMPT,    "--width",  "64",      "--height", "64",
-            "--steps", "400",     "-o",      out,        NULL };
+            "--steps", "400",      "-o",      out,        NULL };
 
     g_spawn_async_with_pipes (NULL, (char **)argv, NULL,
                               G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,

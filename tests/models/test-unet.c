@@ -513,8 +513,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/linfusion-mismatch", test_linfusion_mismatch);
   g_test_add_func ("/unet/unsupported-config", test_unsupported_config);
   g_test_add_func ("/unet/other-sizes", test_other_sizes);
-  g_test_add_func ("/unet/odd-sizes-vs-upstream",
-                   test_odd_sizes_vs_upstream);
+  g_test_add_func ("/unet/odd-sizes-vs-upstream", test_odd_sizes_vs_upstream);
   g_test_add_func ("/unet/plan", test_plan);
   return g_test_run ();
 }
