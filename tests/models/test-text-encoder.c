@@ -361,7 +361,7 @@ test_empty_prompt (void)
   Fx fx;
   g_autoptr (GError) error = NULL;
   g_autoptr (LfTokenizer) tok = NULL;
-  g_autofree float  *z0 = NULL, *z1 = NULL;
+  g_autofree float  *z0 = NULL;
   g_autofree double *ref = NULL;
   int64_t            t0, t1, D;
 
