@@ -221,7 +221,18 @@ typedef struct
   int     step;    /* steps done in this stage */
   int     n_steps; /* steps in this stage      */
   double  seconds; /* since generation began   */
+  /* LF_STAGE_SAMPLING: the current latents (1, C, h, w), valid during the
+   * callback only, for previews (lf_latents_preview_rgb8); else NULL. */
+  const float *latents;
+  int64_t      latent_shape[4];
 } LfProgress;
+
+/* A cheap RGB8 preview of SD-1.x latents (1, 4, h, w) without the VAE: a
+ * per-pixel linear map (A1111's "Approx cheap" coefficients), h × w pixels
+ * into @rgb (h · w · 3 bytes). */
+void lf_latents_preview_rgb8 (const float  *latents,
+                              const int64_t shape[4],
+                              guint8       *rgb);
 
 typedef void (*LfProgressFunc) (const LfProgress *progress, gpointer user_data);
 

@@ -36,13 +36,21 @@ typedef struct
 } Generation;
 
 static void
-report (Generation *g, LfStage stage, int step, int n_steps)
+report_latents (
+    Generation *g, LfStage stage, int step, int n_steps, const float *latents)
 {
-  const LfProgress p
-      = { stage, step, n_steps, g_timer_elapsed (g->timer, NULL) };
+  const LfProgress p = { stage,   step,
+                         n_steps, g_timer_elapsed (g->timer, NULL),
+                         latents, { 1, g->c, g->h, g->w } };
 
   if (g->progress != NULL)
     g->progress (&p, g->user_data);
+}
+
+static void
+report (Generation *g, LfStage stage, int step, int n_steps)
+{
+  report_latents (g, stage, step, n_steps, NULL);
 }
 
 /* The model's limits, after lf_request_validate. */
@@ -325,7 +333,7 @@ stage_sampling (Generation *g, GError **error)
       if (!denoise (g, sampler, i, latents, guided, error))
         return FALSE;
       lf_sampler_step (sampler, i, guided, latents, g->n, &rng);
-      report (g, LF_STAGE_SAMPLING, i + 1, n_steps);
+      report_latents (g, LF_STAGE_SAMPLING, i + 1, n_steps, latents);
     }
   g_free (g->e->initial_noise);
   g_free (g->e->final_latents);

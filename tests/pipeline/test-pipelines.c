@@ -296,6 +296,15 @@ test_seeded_img2img (void)
 static void
 cancel_at_step_2 (const LfProgress *p, gpointer user_data)
 {
+  /* every sampling step reports its latents for previews */
+  if (p->stage == LF_STAGE_SAMPLING && p->step > 0)
+    {
+      g_assert_nonnull (p->latents);
+      g_assert_cmpint (p->latent_shape[1], ==, 4);
+      g_assert_cmpint (p->latent_shape[2], ==, 8);
+      g_assert_cmpint (p->latent_shape[3], ==, 8);
+      g_assert_true (isfinite (p->latents[0]));
+    }
   if (p->stage == LF_STAGE_SAMPLING && p->step == 2)
     g_cancellable_cancel (user_data);
 }
