@@ -287,6 +287,34 @@ const float *lf_engine_get_initial_noise (const LfEngine *engine,
 const float *lf_engine_get_final_latents (const LfEngine *engine,
                                           int64_t         shape[4]);
 
+/* What a generation will cost, for dialogs: working memory from the model
+ * files' sizes and the activation plan per pixel, time from this machine's
+ * measured rate (bench/RESULTS.md) scaled by the thread count. */
+typedef struct
+{
+  guint64 weight_bytes;     /* models in memory as the CPU backend holds them */
+  guint64 activation_bytes; /* the largest stage's working memory            */
+  double  seconds;          /* text + sampling + decode, rough               */
+} LfEstimate;
+
+/**
+ * lf_estimate:
+ * @model_path: a diffusers folder or checkpoint (only its files' headers are
+ *   read; nothing is loaded)
+ * @linfusion: whether LinFusion is mounted (softmax attention grows as the
+ *   square of the pixel count without it)
+ *
+ * Returns: %FALSE with an error naming the path when it is not a model.
+ */
+gboolean lf_estimate (const char *model_path,
+                      gboolean    linfusion,
+                      int64_t     width,
+                      int64_t     height,
+                      int         steps,
+                      int         n_threads,
+                      LfEstimate *out,
+                      GError    **error);
+
 /* ------------------------------------------------------------------ */
 /* Tensor files (noise in, latents out)                                */
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,1 @@
+/* PLACEHOLDER: replaced before issue 4 lands */
