@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# cases.sh -- the test cases of tests/gimp/run (sourced; uses its helpers).
+# Each test_NAME runs one GIMP (one Script-Fu test from scm/) plus its checks
+# and reports exactly one result.
+
+# generate: a layer of the requested size, named after the prompt, on top;
+# its pixels equal the CLI's for the same settings and seed.
+test_generate () {
+  local s=(prompt "a red cube on a table" negative-prompt "blurry" model "$MODEL"
+           linfusion "$MODEL/linfusion" width 64 height 96 steps 3 guidance 7.5
+           seed 42 sampler dpmpp-2m)
+  new_work "$1"
+  batch "(begin $(loads generate) (lf-test-generate (lambda (img drawables)
+    (plug-in-linfusion-generate #:run-mode RUN-NONINTERACTIVE #:image img
+      #:drawables drawables$(scm_args "${s[@]}"))) 64 96 \"${s[1]}\" \"$W/gimp.png\"))"
+  if [ "$RC" != 0 ] || ! grep -q '^LF-OK generate' "$ROOT$W/gimp.log"; then
+    result "$1" FAILED "$(why)"
+  elif ! cli "$W/cli.png" "${s[@]}"; then
+    result "$1" FAILED "the CLI failed: $(tail -n 1 "$ROOT$W/cli.log")"
+  elif ! pngdiff "$W/gimp.png" "$W/cli.png" --at-most 1; then
+    result "$1" FAILED "pixels differ from the CLI's: $(tail -n 1 "$ROOT$W/check.log")"
+  else
+    result "$1" ok "$(tail -n 1 "$ROOT$W/check.log" | cut -d' ' -f1-3) vs the CLI"
+    save_profile
+  fi
+}
+
+# img2img: the new layer sits directly above its input, differs from it and
+# equals the CLI's --init-image run on the same input.
+test_img2img () {
+  local s=(prompt "an oil painting" negative-prompt "" model "$MODEL" width 64 height 64
+           steps 3 guidance 5 seed 7 sampler ddim strength 0.6)
+  new_work "$1"
+  batch "(begin $(loads img2img) (lf-test-img2img (lambda (img drawables)
+    (plug-in-linfusion-img2img #:run-mode RUN-NONINTERACTIVE #:image img
+      #:drawables drawables$(scm_args "${s[@]}"))) 64 64 \"${s[1]}\"
+    \"$W/input.png\" \"$W/gimp.png\"))"
+  if [ "$RC" != 0 ] || ! grep -q '^LF-OK img2img' "$ROOT$W/gimp.log"; then
+    result "$1" FAILED "$(why)"
+  elif ! pngdiff "$W/input.png" "$W/gimp.png" --at-least 8; then
+    result "$1" FAILED "the result equals its input"
+  elif ! cli "$W/cli.png" init-image "$W/input.png" "${s[@]}"; then
+    result "$1" FAILED "the CLI failed: $(tail -n 1 "$ROOT$W/cli.log")"
+  elif ! pngdiff "$W/gimp.png" "$W/cli.png" --at-most 1; then
+    result "$1" FAILED "pixels differ from the CLI's: $(tail -n 1 "$ROOT$W/check.log")"
+  else
+    result "$1" ok "$(tail -n 1 "$ROOT$W/check.log" | cut -d' ' -f1-3) vs the CLI"
+  fi
+}
+
+# create: a new image of the requested size.
+test_create () {
+  local s=(prompt "a small house" model "$MODEL" width 64 height 96 steps 3 seed 3
+           sampler euler)
+  new_work "$1"
+  batch "(begin $(loads create) (lf-test-create (lambda ()
+    (plug-in-linfusion-create #:run-mode RUN-NONINTERACTIVE$(scm_args "${s[@]}"))) 64 96))"
+  if [ "$RC" = 0 ] && grep -q '^LF-OK create' "$ROOT$W/gimp.log"; then
+    result "$1" ok "64x96 image"
+  else
+    result "$1" FAILED "$(why)"
+  fi
+}
+
+# bad-model: exit status 70, the path in the message, the layers unchanged.
+test_bad_model () {
+  local bad=/nonexistent/linfusion-no-such-model
+  local s=(prompt "never drawn" model "$bad" width 64 height 64 steps 3 seed 1)
+  new_work "$1"
+  batch "(begin $(loads bad-model) (lf-test-bad-model (lambda (img drawables)
+    (plug-in-linfusion-generate #:run-mode RUN-NONINTERACTIVE #:image img
+      #:drawables drawables$(scm_args "${s[@]}")))))"
+  if [ "$RC" != 70 ]; then
+    result "$1" FAILED "exit status $RC, wanted 70: $(why)"
+    return
+  elif ! grep -q '^LF-COUNT-UNCHANGED' "$ROOT$W/gimp.log"; then
+    result "$1" FAILED "$(why)"
+    return
+  fi
+  # GIMP prints the error between these two lines (the second one echoes the
+  # batch command, which names the path too)
+  local msg
+  msg=$(sed -n '/^batch command experienced an execution error/,/^Stopping at failing batch/p' \
+          "$ROOT$W/gimp.log" | sed '1d;$d')
+  if [[ $msg != *"$bad"* ]]; then
+    result "$1" FAILED "the message does not name $bad: ${msg:0:200}"
+  else
+    result "$1" ok "exit 70: $(grep -m1 -F "$bad" <<<"$msg" | cut -c1-160)"
+  fi
+}
+
+# dialog-LANG: under Xvfb, type a prompt into the dialog and press OK; a layer
+# named after it appears.  Screenshots before and after typing go to $OUT.
+gui_test () {
+  local name=$1 lang=$2 typed=$3
+  local s=(prompt "from the script" model "$MODEL" width 64 height 64 steps 3 seed 5
+           sampler euler)
+  if ! in_env sh -c 'command -v xvfb-run && command -v xdotool && command -v xwd' >/dev/null; then
+    result "$name" SKIPPED "no xvfb-run/xdotool/xwd"
+    return
+  fi
+  new_work "$name"
+  local expr
+  expr="(begin $(loads dialog) (lf-test-dialog (lambda (mode img drawables)
+    (plug-in-linfusion-generate #:run-mode mode #:image img
+      #:drawables drawables$(scm_args "${s[@]}"))) \"$typed\"))"
+  RC=0
+  timeout -k 10 "$TIMEOUT" "${ENVP[@]}" "${GENV[@]}" LANG="$lang" \
+    xvfb-run -a -s '-screen 0 1024x768x24' \
+    bash "$SRC/tests/gimp/gui-driver.sh" "$W/$name" "$typed" alt+o "${GIMP[@]}" -b "$expr" \
+    </dev/null >"$ROOT$W/gimp.log" 2>&1 || RC=$?
+  local shot shots=()
+  for shot in "$W/$name" "$W/$name-typed"; do
+    [ -f "$ROOT$shot.xwd" ] || continue
+    in_env python3 "$SRC/tests/gimp/xwd2png.py" "$shot.xwd" "$shot.png" >/dev/null &&
+      rm -f "$ROOT$shot.xwd" && shots+=("$OUT/$name/${shot##*/}.png")
+  done
+  if [ "$RC" = 0 ] && grep -q '^LF-OK dialog' "$ROOT$W/gimp.log"; then
+    result "$name" ok "screenshots: ${shots[*]}"
+  else
+    result "$name" FAILED "$(why)${shots:+; screenshots: ${shots[*]}}"
+  fi
+}
+test_dialog_en () { gui_test "$1" C.UTF-8 "typed in the dialog"; }
+test_dialog_de () {
+  local de
+  de=$(german_locale)
+  if [ -z "$de" ]; then
+    result "$1" SKIPPED "no de_DE.UTF-8 locale (package locales)"
+  else
+    gui_test "$1" "$de" "im Dialog getippt"
+  fi
+}
