@@ -13,8 +13,12 @@ static void
 read_resampled (
     GeglBuffer *buffer, gint width, gint height, guint8 *rgb, gint stride)
 {
-  GeglNode *graph = gegl_node_new ();
-  GeglNode *source, *scale;
+  GeglNode *graph, *source, *scale;
+
+  /* libgimp sets GEGL up for buffers only; operations need their modules
+   * loaded (GIMP's plug-ins/common/tile.c calls it too). */
+  gegl_init (NULL, NULL);
+  graph = gegl_node_new ();
 
   source = gegl_node_new_child (graph, "operation", "gegl:buffer-source",
                                 "buffer", buffer, NULL);

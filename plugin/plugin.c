@@ -75,15 +75,15 @@ failed (GimpProcedure *procedure, GimpPDBStatusType status, GError *error)
 /* Runs the engine into @sink; maps the result to a PDB status, keeping
  * the engine's error as it is (docs/style.md §7). */
 static GimpPDBStatusType
-generate (GimpRunMode       run_mode,
+generate (gboolean          ui,
           const LfSettings *settings,
           const LfRequest  *request,
           LfSink           *sink,
           GError          **error)
 {
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  const LfJob job = { settings->model, settings->linfusion, request,
-                      _ ("LinFusion"), run_mode != GIMP_RUN_NONINTERACTIVE };
+  const LfJob job
+      = { settings->model, settings->linfusion, request, _ ("LinFusion"), ui };
 
   if (lf_worker_run (&job, sink, cancel, error))
     return GIMP_PDB_SUCCESS;
@@ -120,6 +120,12 @@ check_target (GimpImage     *image,
   return error == NULL || *error == NULL;
 }
 
+static gboolean
+procedure_is_img2img (GimpProcedure *procedure)
+{
+  return g_strcmp0 (gimp_procedure_get_name (procedure), LF_PROC_IMG2IMG) == 0;
+}
+
 /* In the dialog, the size starts as the image's (img2img: the input's),
  * rounded to a multiple of 8. */
 static void
@@ -129,26 +135,53 @@ set_default_size (GimpProcedureConfig *config, gint width, gint height)
                 MAX (8, (height + 4) / 8 * 8), NULL);
 }
 
+/* gimp_ui_init () exits the process when there is no display (a script
+ * asking for RUN-INTERACTIVE or RUN-WITH-LAST-VALS in gimp-console): check
+ * first, on the display GIMP names, as gimp_ui_init () picks it. */
 static gboolean
+ui_init (void)
+{
+  const char *display = gimp_display_name ();
+
+  g_set_prgname (PLUG_IN_BINARY);
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+  if (!gtk_init_check (NULL, NULL))
+    return FALSE;
+  gimp_ui_init (PLUG_IN_BINARY);
+  return TRUE;
+}
+
+/* The dialog in interactive runs. Returns: the PDB status to go on with
+ * (SUCCESS) or to return; @ui: whether GTK may be used (run window). */
+static GimpPDBStatusType
 ask (GimpProcedure       *procedure,
      GimpRunMode          run_mode,
      GimpProcedureConfig *config,
      GimpImage           *image,
      GimpDrawable        *drawable,
-     gboolean             img2img)
+     gboolean            *ui,
+     GError             **error)
 {
-  if (run_mode == GIMP_RUN_NONINTERACTIVE)
-    return TRUE;
-  gimp_ui_init (PLUG_IN_BINARY);
+  *ui = run_mode != GIMP_RUN_NONINTERACTIVE && ui_init ();
   if (run_mode != GIMP_RUN_INTERACTIVE)
-    return TRUE;
-  if (img2img)
+    return GIMP_PDB_SUCCESS;
+  if (!*ui)
+    {
+      g_set_error_literal (error, GIMP_PLUG_IN_ERROR, 0,
+                           _ ("No display to show the LinFusion dialog on; "
+                              "call it with RUN-NONINTERACTIVE"));
+      return GIMP_PDB_CALLING_ERROR;
+    }
+  if (drawable != NULL && procedure_is_img2img (procedure))
     set_default_size (config, gimp_drawable_get_width (drawable),
                       gimp_drawable_get_height (drawable));
   else if (image != NULL)
     set_default_size (config, gimp_image_get_width (image),
                       gimp_image_get_height (image));
-  return lf_ui_dialog_run (procedure, config, image, drawable);
+  return lf_ui_dialog_run (procedure, config, image, drawable)
+             ? GIMP_PDB_SUCCESS
+             : GIMP_PDB_CANCEL;
 }
 
 /* plug-in-linfusion-generate and -img2img (run_data TRUE). */
@@ -166,14 +199,16 @@ run_image (GimpProcedure       *procedure,
   g_autofree char  *name = NULL, *parameters = NULL;
   GimpDrawable     *drawable;
   GError           *error = NULL;
+  gboolean          ui;
   LfSink           *sink;
   GimpPDBStatusType status;
   GimpValueArray   *values;
 
   if (!check_target (image, drawables, img2img, &drawable, &error))
     return failed (procedure, GIMP_PDB_CALLING_ERROR, error);
-  if (!ask (procedure, run_mode, config, image, drawable, img2img))
-    return failed (procedure, GIMP_PDB_CANCEL, NULL);
+  status = ask (procedure, run_mode, config, image, drawable, &ui, &error);
+  if (status != GIMP_PDB_SUCCESS)
+    return failed (procedure, status, error);
   if ((settings = lf_settings_from_config (config, &error)) == NULL
       || (request = lf_settings_to_request (settings, &error)) == NULL)
     return failed (procedure, GIMP_PDB_CALLING_ERROR, error);
@@ -185,12 +220,12 @@ run_image (GimpProcedure       *procedure,
   name = lf_settings_get_layer_name (settings);
   parameters = lf_settings_to_parameters (settings);
   sink = lf_layer_sink_new (image, img2img ? drawable : NULL, name, parameters,
-                            run_mode != GIMP_RUN_NONINTERACTIVE);
-  status = generate (run_mode, settings, request, sink, &error);
+                            ui);
+  status = generate (ui, settings, request, sink, &error);
   values = failed (procedure, status, error);
   if (status == GIMP_PDB_SUCCESS)
     GIMP_VALUES_SET_LAYER (values, 1, lf_layer_sink_get_layer (sink));
-  if (run_mode != GIMP_RUN_NONINTERACTIVE)
+  if (ui)
     gimp_displays_flush ();
   lf_layer_sink_free (sink);
   return values;
@@ -207,14 +242,16 @@ run_create (GimpProcedure       *procedure,
   g_autofree char  *name = NULL, *parameters = NULL;
   GimpRunMode       run_mode;
   GError           *error = NULL;
+  gboolean          ui;
   LfSink           *sink;
   GimpPDBStatusType status;
   GimpValueArray   *values;
 
   (void)run_data;
   g_object_get (config, "run-mode", &run_mode, NULL);
-  if (!ask (procedure, run_mode, config, NULL, NULL, FALSE))
-    return failed (procedure, GIMP_PDB_CANCEL, NULL);
+  status = ask (procedure, run_mode, config, NULL, NULL, &ui, &error);
+  if (status != GIMP_PDB_SUCCESS)
+    return failed (procedure, status, error);
   if ((settings = lf_settings_from_config (config, &error)) == NULL
       || (request = lf_settings_to_request (settings, &error)) == NULL)
     return failed (procedure, GIMP_PDB_CALLING_ERROR, error);
@@ -222,14 +259,14 @@ run_create (GimpProcedure       *procedure,
   name = lf_settings_get_layer_name (settings);
   parameters = lf_settings_to_parameters (settings);
   sink = lf_image_sink_new (name, parameters);
-  status = generate (run_mode, settings, request, sink, &error);
+  status = generate (ui, settings, request, sink, &error);
   values = failed (procedure, status, error);
   if (status == GIMP_PDB_SUCCESS)
     {
       GimpImage *image = lf_layer_sink_get_image (sink);
 
       GIMP_VALUES_SET_IMAGE (values, 1, image);
-      if (run_mode != GIMP_RUN_NONINTERACTIVE)
+      if (ui)
         gimp_display_new (image);
     }
   lf_layer_sink_free (sink);
