@@ -88,15 +88,17 @@ prompts_box (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
   return vbox;
 }
 
-/* The right column: model, sampling and size frames, generated (the
- * hand-written parts only add buttons to the generated widgets). */
+/* The right column: model, sampling and size frames; the model frame holds
+ * the hand-built choosers, the others generated widgets. */
 static GtkWidget *
 settings_box (GimpProcedureDialog *dialog, gboolean img2img)
 {
   GtkWidget *model_box;
 
-  lf_model_chooser_new (dialog, "model", FALSE);
-  model_box = add_frame (dialog, "model", _ ("Model"), "model", NULL);
+  model_box = add_frame (dialog, "model", _ ("Model"), NULL);
+  gtk_box_pack_start (GTK_BOX (model_box),
+                      lf_model_chooser_new (dialog, "model", FALSE), FALSE,
+                      FALSE, 0);
   gtk_box_pack_start (GTK_BOX (model_box),
                       lf_model_chooser_new (dialog, "linfusion", TRUE), FALSE,
                       FALSE, 0);

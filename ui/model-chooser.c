@@ -1,111 +1,157 @@
-/* model-chooser.c: the model and LinFusion choosers. The model's is the
- * GimpFileChooser GimpProcedureDialog generates for the GFile argument: it
- * shows the config's value (the last one used; GIMP stores it between
- * runs) and writes the user's choice back. LinFusion is optional, and
- * GimpFileChooser cannot show "none" (3.0.4 passes NULL to
- * gtk_file_chooser_set_file), so its row is a GtkFileChooserButton bound to
- * the config by hand, with a button that unsets the property. */
+/* model-chooser.c: the model and LinFusion choosers. Both GFile arguments
+ * are declared with GIMP_FILE_CHOOSER_ACTION_ANY (a folder or a file, and a
+ * path that does not exist survives to the engine's error message), for
+ * which GimpProcedureDialog generates no widget; so each row is built here:
+ * an entry showing the config's path (the last one used; GIMP keeps it
+ * between runs), "Folder…" and "File…" buttons, and for LinFusion a button
+ * that unsets it. */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
 
 #include "widgets.h"
 
-/* config → button */
-static void
-file_notify (GimpProcedureConfig *config,
-             GParamSpec          *pspec,
-             GtkFileChooser      *button)
+typedef struct
 {
-  GtkWidget *clear = g_object_get_data (G_OBJECT (button), "clear");
+  GimpProcedureConfig *config;
+  char                *property;
+  GtkWidget           *entry, *clear;
+} Chooser;
+
+static void
+chooser_free (gpointer data)
+{
+  Chooser *c = data;
+
+  g_object_unref (c->config);
+  g_free (c->property);
+  g_free (c);
+}
+
+/* config → entry */
+static void
+file_notify (GimpProcedureConfig *config, GParamSpec *pspec, Chooser *c)
+{
   g_autoptr (GFile) file = NULL;
-  g_autoptr (GFile) shown = gtk_file_chooser_get_file (button);
+  g_autofree char *path = NULL;
 
-  g_object_get (config, g_param_spec_get_name (pspec), &file, NULL);
-  if (file == NULL)
-    gtk_file_chooser_unselect_all (button);
-  else if (shown == NULL || !g_file_equal (file, shown))
-    gtk_file_chooser_set_file (button, file, NULL);
-  gtk_widget_set_sensitive (clear, file != NULL);
+  (void)pspec;
+  g_object_get (config, c->property, &file, NULL);
+  path = file != NULL ? g_file_get_path (file) : NULL;
+  if (g_strcmp0 (gtk_entry_get_text (GTK_ENTRY (c->entry)), path ? path : "")
+      != 0)
+    gtk_entry_set_text (GTK_ENTRY (c->entry), path ? path : "");
+  if (c->clear != NULL)
+    gtk_widget_set_sensitive (c->clear, file != NULL);
 }
 
-/* button → config, when the user picks a folder */
+/* The handler lives as long as the row (g_signal_connect_object). */
 static void
-file_set (GtkFileChooser *button, GimpProcedureConfig *config)
+on_notify (GimpProcedureConfig *config, GParamSpec *pspec, GtkWidget *row)
 {
-  const char *property = g_object_get_data (G_OBJECT (button), "property");
-  g_autoptr (GFile) file = gtk_file_chooser_get_file (button);
+  file_notify (config, pspec, g_object_get_data (G_OBJECT (row), "lf-chooser"));
+}
 
-  g_object_set (config, property, file, NULL);
+/* entry → config: a typed or pasted path, empty for none */
+static void
+entry_commit (Chooser *c)
+{
+  const char *text = gtk_entry_get_text (GTK_ENTRY (c->entry));
+  g_autoptr (GFile) file = *text != '\0' ? g_file_new_for_path (text) : NULL;
+
+  g_object_set (c->config, c->property, file, NULL);
 }
 
 static void
-clear_clicked (GtkButton *clear G_GNUC_UNUSED, GtkWidget *button)
+entry_activate (GtkEntry *entry, Chooser *c)
 {
-  GimpProcedureConfig *config = g_object_get_data (G_OBJECT (button), "config");
-  const char *property = g_object_get_data (G_OBJECT (button), "property");
-
-  g_object_set (config, property, NULL, NULL);
+  (void)entry;
+  entry_commit (c);
 }
 
-/* Line the label up with the generated model chooser's: a size group of
- * both (GTK sizes a widget over all of its groups, so this joins the
- * dialog's own label group too). */
-static void
-align_label (GimpProcedureDialog *dialog, GtkWidget *label)
+static gboolean
+entry_focus_out (GtkWidget *entry, GdkEvent *event, Chooser *c)
 {
-  GtkWidget *model
-      = gimp_procedure_dialog_get_widget (dialog, "model", G_TYPE_NONE);
-  GtkSizeGroup *group;
+  (void)entry;
+  (void)event;
+  entry_commit (c);
+  return FALSE;
+}
 
-  if (!GIMP_IS_FILE_CHOOSER (model))
-    return;
-  group = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
-  gtk_size_group_add_widget (
-      group, gimp_file_chooser_get_label_widget (GIMP_FILE_CHOOSER (model)));
-  gtk_size_group_add_widget (group, label);
-  g_object_set_data_full (G_OBJECT (label), "size-group", group,
-                          g_object_unref);
+static void
+pick (Chooser *c, GtkFileChooserAction action)
+{
+  GtkWidget *toplevel = gtk_widget_get_toplevel (c->entry);
+  g_autoptr (GtkFileChooserNative) native = gtk_file_chooser_native_new (
+      action == GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER ? _ ("Choose a folder")
+                                                      : _ ("Choose a file"),
+      GTK_WINDOW (toplevel), action, _ ("_Open"), _ ("_Cancel"));
+  g_autoptr (GFile) current = NULL;
+
+  g_object_get (c->config, c->property, &current, NULL);
+  if (current != NULL)
+    gtk_file_chooser_set_file (GTK_FILE_CHOOSER (native), current, NULL);
+  if (action == GTK_FILE_CHOOSER_ACTION_OPEN)
+    {
+      GtkFileFilter *filter = gtk_file_filter_new ();
+
+      gtk_file_filter_set_name (filter, _ ("Checkpoints (*.safetensors)"));
+      gtk_file_filter_add_pattern (filter, "*.safetensors");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filter);
+    }
+  if (gtk_native_dialog_run (GTK_NATIVE_DIALOG (native)) == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file
+          = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+
+      g_object_set (c->config, c->property, file, NULL);
+    }
+}
+
+static void
+folder_clicked (GtkButton *button, Chooser *c)
+{
+  (void)button;
+  pick (c, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+}
+
+static void
+file_clicked (GtkButton *button, Chooser *c)
+{
+  (void)button;
+  pick (c, GTK_FILE_CHOOSER_ACTION_OPEN);
+}
+
+static void
+clear_clicked (GtkButton *button, Chooser *c)
+{
+  (void)button;
+  g_object_set (c->config, c->property, NULL, NULL);
+}
+
+/* Both rows' labels share a width (one size group per dialog). */
+static GtkSizeGroup *
+label_group (GimpProcedureDialog *dialog)
+{
+  GtkSizeGroup *group = g_object_get_data (G_OBJECT (dialog), "lf-labels");
+
+  if (group == NULL)
+    {
+      group = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
+      g_object_set_data_full (G_OBJECT (dialog), "lf-labels", group,
+                              g_object_unref);
+    }
+  return group;
 }
 
 static GtkWidget *
-clearable_chooser_new (GimpProcedureDialog *dialog,
-                       GimpProcedureConfig *config,
-                       GParamSpec          *pspec)
+small_button (GtkWidget *box, const char *text, const char *tip)
 {
-  const char      *property = g_param_spec_get_name (pspec);
-  g_autofree char *signal = g_strconcat ("notify::", property, NULL);
-  GtkWidget       *hbox, *label, *button, *clear;
+  GtkWidget *button = gtk_button_new_with_label (text);
 
-  hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  label = gtk_label_new_with_mnemonic (g_param_spec_get_nick (pspec));
-  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
-  align_label (dialog, label);
-  gtk_box_pack_start (GTK_BOX (hbox), label, FALSE, FALSE, 0);
-
-  button = gtk_file_chooser_button_new (g_param_spec_get_nick (pspec),
-                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
-  gtk_label_set_mnemonic_widget (GTK_LABEL (label), button);
-  gimp_help_set_help_data (button, g_param_spec_get_blurb (pspec), NULL);
-  gtk_box_pack_start (GTK_BOX (hbox), button, FALSE, FALSE, 0);
-
-  clear = gtk_button_new_from_icon_name (GIMP_ICON_EDIT_CLEAR,
-                                         GTK_ICON_SIZE_BUTTON);
-  gimp_help_set_help_data (
-      clear, _ ("Clear: generate with the model's own attention"), NULL);
-  gtk_box_pack_start (GTK_BOX (hbox), clear, FALSE, FALSE, 0);
-
-  g_object_set_data_full (G_OBJECT (button), "property", g_strdup (property),
-                          g_free);
-  g_object_set_data_full (G_OBJECT (button), "config", g_object_ref (config),
-                          g_object_unref);
-  g_object_set_data (G_OBJECT (button), "clear", clear);
-  g_signal_connect (button, "file-set", G_CALLBACK (file_set), config);
-  g_signal_connect (clear, "clicked", G_CALLBACK (clear_clicked), button);
-  g_signal_connect_object (config, signal, G_CALLBACK (file_notify), button, 0);
-  file_notify (config, pspec, GTK_FILE_CHOOSER (button));
-  gtk_widget_show_all (hbox);
-  return hbox;
+  gimp_help_set_help_data (button, tip, NULL);
+  gtk_box_pack_start (GTK_BOX (box), button, FALSE, FALSE, 0);
+  return button;
 }
 
 GtkWidget *
@@ -113,15 +159,54 @@ lf_model_chooser_new (GimpProcedureDialog *dialog,
                       const char          *property,
                       gboolean             clearable)
 {
-  GimpProcedureConfig *config = NULL;
-  GtkWidget           *widget;
+  Chooser         *c = g_new0 (Chooser, 1);
+  g_autofree char *signal = g_strconcat ("notify::", property, NULL);
+  GParamSpec      *pspec;
+  GtkWidget       *hbox, *label;
 
+  g_object_get (dialog, "config", &c->config, NULL);
+  c->property = g_strdup (property);
+  pspec
+      = g_object_class_find_property (G_OBJECT_GET_CLASS (c->config), property);
+  hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  g_object_set_data_full (G_OBJECT (hbox), "lf-chooser", c, chooser_free);
+
+  label = gtk_label_new_with_mnemonic (g_param_spec_get_nick (pspec));
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_size_group_add_widget (label_group (dialog), label);
+  gtk_box_pack_start (GTK_BOX (hbox), label, FALSE, FALSE, 0);
+
+  c->entry = gtk_entry_new ();
+  gtk_entry_set_width_chars (GTK_ENTRY (c->entry), 28);
+  gtk_entry_set_placeholder_text (
+      GTK_ENTRY (c->entry), clearable
+                                ? _ ("none: the model's own attention")
+                                : _ ("a diffusers folder or .safetensors"));
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), c->entry);
+  gimp_help_set_help_data (c->entry, g_param_spec_get_blurb (pspec), NULL);
+  gtk_box_pack_start (GTK_BOX (hbox), c->entry, TRUE, TRUE, 0);
+  g_signal_connect (c->entry, "activate", G_CALLBACK (entry_activate), c);
+  g_signal_connect (c->entry, "focus-out-event", G_CALLBACK (entry_focus_out),
+                    c);
+
+  g_signal_connect (small_button (hbox, _ ("Folder…"),
+                                  _ ("Choose a diffusers or LinFusion folder")),
+                    "clicked", G_CALLBACK (folder_clicked), c);
   if (!clearable)
-    return gimp_procedure_dialog_get_widget (dialog, property, G_TYPE_NONE);
-  g_object_get (dialog, "config", &config, NULL);
-  widget = clearable_chooser_new (
-      dialog, config,
-      g_object_class_find_property (G_OBJECT_GET_CLASS (config), property));
-  g_object_unref (config);
-  return widget;
+    g_signal_connect (
+        small_button (hbox, _ ("File…"), _ ("Choose a single-file checkpoint")),
+        "clicked", G_CALLBACK (file_clicked), c);
+  else
+    {
+      c->clear = gtk_button_new_from_icon_name (GIMP_ICON_EDIT_CLEAR,
+                                                GTK_ICON_SIZE_BUTTON);
+      gimp_help_set_help_data (
+          c->clear, _ ("Clear: generate with the model's own attention"), NULL);
+      gtk_box_pack_start (GTK_BOX (hbox), c->clear, FALSE, FALSE, 0);
+      g_signal_connect (c->clear, "clicked", G_CALLBACK (clear_clicked), c);
+    }
+  g_signal_connect_object (c->config, signal, G_CALLBACK (on_notify), hbox, 0);
+  file_notify (c->config, pspec, c);
+  gtk_widget_show_all (hbox);
+  return hbox;
 }

@@ -18,11 +18,10 @@ GtkWidget *lf_prompt_view_new (GimpProcedureDialog *dialog,
                                const char          *label,
                                int                  lines);
 
-/* model-chooser.c: a chooser for the GFile @property showing and storing
- * the config's value (the last one used). Without @clearable, the widget
- * GimpProcedureDialog generates (transfer none, registered under
- * @property); with it, a folder chooser row of its own with a button that
- * unsets the property (transfer floating; pack it yourself). */
+/* model-chooser.c: a row for the GFile @property (declared with action
+ * ANY, which GimpProcedureDialog cannot render): the config's path in an
+ * entry, Folder… and File… buttons, and with @clearable a button that unsets
+ * the property instead of File…. Returns: (transfer floating); pack it. */
 GtkWidget *lf_model_chooser_new (GimpProcedureDialog *dialog,
                                  const char          *property,
                                  gboolean             clearable);
