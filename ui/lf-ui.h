@@ -38,9 +38,9 @@ typedef struct _LfUiRunWindow LfUiRunWindow;
 LfUiRunWindow *lf_ui_run_window_new (const char   *title,
                                      GCancellable *cancellable);
 /* Main thread only; @progress->latents is read during the call. */
-void           lf_ui_run_window_update (LfUiRunWindow    *window,
-                                        const LfProgress *progress);
-void           lf_ui_run_window_destroy (LfUiRunWindow *window);
+void lf_ui_run_window_update (LfUiRunWindow    *window,
+                              const LfProgress *progress);
+void lf_ui_run_window_destroy (LfUiRunWindow *window);
 
 G_END_DECLS
 
