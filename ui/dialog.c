@@ -88,20 +88,33 @@ prompts_box (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
   return vbox;
 }
 
-/* The right column: model, sampling and size frames; the model frame holds
- * the hand-built choosers, the others generated widgets. */
+/* The Model frame holds only hand-built rows (the file arguments have no
+ * generated widget), so it is built here rather than through
+ * gimp_procedure_dialog_fill_box_list, which fills an empty id list with
+ * every argument. */
+static GtkWidget *
+model_frame (GimpProcedureDialog *dialog)
+{
+  GtkWidget *frame = gimp_frame_new (_ ("Model"));
+  GtkWidget *vbox = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+
+  gtk_box_pack_start (GTK_BOX (vbox),
+                      lf_model_chooser_new (dialog, "model", FALSE), FALSE,
+                      FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (vbox),
+                      lf_model_chooser_new (dialog, "linfusion", TRUE), FALSE,
+                      FALSE, 0);
+  gtk_container_add (GTK_CONTAINER (frame), vbox);
+  gtk_widget_show_all (frame);
+  return frame;
+}
+
+/* The right column: the model frame, then the generated sampling and size
+ * frames. */
 static GtkWidget *
 settings_box (GimpProcedureDialog *dialog, gboolean img2img)
 {
-  GtkWidget *model_box;
-
-  model_box = add_frame (dialog, "model", _ ("Model"), NULL);
-  gtk_box_pack_start (GTK_BOX (model_box),
-                      lf_model_chooser_new (dialog, "model", FALSE), FALSE,
-                      FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (model_box),
-                      lf_model_chooser_new (dialog, "linfusion", TRUE), FALSE,
-                      FALSE, 0);
+  GtkWidget *box, *frame;
 
   gimp_procedure_dialog_get_spin_scale (dialog, "steps", 1.0);
   gimp_procedure_dialog_get_spin_scale (dialog, "guidance", 1.0);
@@ -116,8 +129,12 @@ settings_box (GimpProcedureDialog *dialog, gboolean img2img)
   add_frame (dialog, "size", img2img ? _ ("Size and strength") : _ ("Size"),
              "width", "height", img2img ? "strength" : NULL, NULL);
 
-  return gimp_procedure_dialog_fill_box (dialog, "settings-box", "model-frame",
-                                         "sampling-frame", "size-frame", NULL);
+  box = gimp_procedure_dialog_fill_box (dialog, "settings-box",
+                                        "sampling-frame", "size-frame", NULL);
+  frame = model_frame (dialog);
+  gtk_box_pack_start (GTK_BOX (box), frame, FALSE, FALSE, 0);
+  gtk_box_reorder_child (GTK_BOX (box), frame, 0);
+  return box;
 }
 
 gboolean
@@ -153,6 +170,9 @@ lf_ui_dialog_run (GimpProcedure       *procedure,
       GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))), hbox, TRUE,
       TRUE, 0);
   gtk_widget_show_all (hbox);
+  /* Typing goes to the prompt first, not to a button. */
+  gtk_widget_grab_focus (
+      gimp_procedure_dialog_get_widget (dialog, "prompt", GTK_TYPE_TEXT_VIEW));
 
   run = gimp_procedure_dialog_run (dialog);
   gtk_widget_destroy (GTK_WIDGET (dialog));
