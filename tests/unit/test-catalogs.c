@@ -134,6 +134,30 @@ expect_translated (const char *msgid)
     g_error ("“%s” is not translated", msgid);
 }
 
+/* Sets a locale in which dgettext answers from @lang's catalog. */
+static gboolean
+use_locale_for (const char *lang)
+{
+  g_autofree char *own = NULL;
+  const char      *candidates[] = { NULL, "en_US.UTF-8", "C.UTF-8", NULL };
+
+  if (strchr (lang, '_') != NULL)
+    own = g_strdup_printf ("%s.UTF-8", lang);
+  else
+    own = g_strdup_printf ("%s_%c%c.UTF-8", lang, g_ascii_toupper (lang[0]),
+                           g_ascii_toupper (lang[1]));
+  candidates[0] = own;
+  for (const char **c = candidates; *c != NULL; c++)
+    if (setlocale (LC_ALL, *c) != NULL
+        && strcmp (dgettext (GETTEXT_PACKAGE, "_Steps"), "_Steps") != 0)
+      {
+        g_test_message ("%s: locale %s", lang, *c);
+        return TRUE;
+      }
+  setlocale (LC_ALL, "C");
+  return FALSE;
+}
+
 static void
 test_lookup (gconstpointer data)
 {
@@ -151,17 +175,20 @@ test_lookup (gconstpointer data)
       g_test_skip ("the catalog is not built");
       return;
     }
-  /* LANGUAGE picks the catalog; glibc ignores it in the plain C locale */
-  if (setlocale (LC_ALL, "C.UTF-8") == NULL)
-    {
-      g_test_skip ("no C.UTF-8 locale");
-      return;
-    }
+  /* LANGUAGE picks the catalog, but glibc ignores it in the C locale and,
+   * from 2.35, in C.UTF-8 too: take the language's own locale if it is
+   * generated, else any that makes the lookup work. */
   g_setenv ("LANGUAGE", lang, TRUE);
   bindtextdomain (GETTEXT_PACKAGE, locale_dir);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  if (!use_locale_for (lang))
+    {
+      g_unsetenv ("LANGUAGE");
+      g_test_skip ("no locale here in which glibc uses the catalog");
+      return;
+    }
 
-  expect_translated ("_Steps");
+  /* the messages with <inttypes.h> conversions are the fragile ones */
   expect_translated ("Size %" PRId64 "×%" PRId64
                      " is not possible: width and height must be multiples "
                      "of 8 between 8 and %d");
