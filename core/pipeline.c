@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -65,7 +66,7 @@ validate (const LfEngine *e, const LfRequest *r, GError **error)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
                    _ ("Width and height must be multiples of %d for this "
-                      "model, not %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT),
+                      "model, not %" PRId64 "×%" PRId64),
                    downscale, r->width, r->height);
       return FALSE;
     }
@@ -82,9 +83,8 @@ validate (const LfEngine *e, const LfRequest *r, GError **error)
       && (r->init_width != r->width || r->init_height != r->height))
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-                   _ ("The init image is %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
-                      " but the requested size is %" G_GINT64_FORMAT
-                      "×%" G_GINT64_FORMAT),
+                   _ ("The init image is %" PRId64 "×%" PRId64
+                      " but the requested size is %" PRId64 "×%" PRId64),
                    r->init_width, r->init_height, r->width, r->height);
       return FALSE;
     }
@@ -103,9 +103,8 @@ check_init_noise (const Generation *g, GError **error)
       && memcmp (r->init_noise_shape, want, sizeof want) == 0)
     return TRUE;
   g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-               _ ("The initial noise must have shape [1, %" G_GINT64_FORMAT
-                  ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                  "] for %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT),
+               _ ("The initial noise must have shape [1, %" PRId64 ", %" PRId64
+                  ", %" PRId64 "] for %" PRId64 "×%" PRId64),
                g->c, g->h, g->w, r->width, r->height);
   return FALSE;
 }

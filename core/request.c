@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@ lf_request_validate (const LfRequest *r, GError **error)
   if (r->width < 8 || r->height < 8 || r->width > MAX_SIDE
       || r->height > MAX_SIDE || r->width % 8 != 0 || r->height % 8 != 0)
     g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-                 _ ("Size %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
+                 _ ("Size %" PRId64 "×%" PRId64
                     " is not possible: width and height must be multiples "
                     "of 8 between 8 and %d"),
                  r->width, r->height, MAX_SIDE);

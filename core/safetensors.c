@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -189,13 +190,12 @@ parse_offsets (LfSafetensors *st,
                     "integers"));
   if (e->begin > e->end)
     return fail (error, st->path, name,
-                 _ ("data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
-                    "] begin after end"),
+                 _ ("data_offsets [%" PRIu64 ", %" PRIu64 "] begin after end"),
                  e->begin, e->end);
   if (e->end > st->data_size)
     return fail (error, st->path, name,
-                 _ ("data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
-                    "] end past the %" G_GUINT64_FORMAT " bytes of data"),
+                 _ ("data_offsets [%" PRIu64 ", %" PRIu64
+                    "] end past the %" PRIu64 " bytes of data"),
                  e->begin, e->end, st->data_size);
   return TRUE;
 }
@@ -213,11 +213,10 @@ check_size (LfSafetensors *st, const char *name, Entry *e, GError **error)
       return fail (error, st->path, name, _ ("shape %s × %s overflows 64 bits"),
                    shape, lf_st_dtype_name (e->t.dtype));
   if (bytes != e->end - e->begin)
-    return fail (error, st->path, name,
-                 _ ("shape %s × %s is %" G_GUINT64_FORMAT
-                    " bytes but data_offsets span %" G_GUINT64_FORMAT),
-                 shape, lf_st_dtype_name (e->t.dtype), bytes,
-                 e->end - e->begin);
+    return fail (
+        error, st->path, name,
+        _ ("shape %s × %s is %" PRIu64 " bytes but data_offsets span %" PRIu64),
+        shape, lf_st_dtype_name (e->t.dtype), bytes, e->end - e->begin);
   e->t.nbytes = bytes;
   e->t.data = st->data + e->begin;
   return TRUE;
@@ -298,10 +297,8 @@ check_overlaps (LfSafetensors *st, GArray *entries, GError **error)
         continue;
       if (last != NULL && e->begin < last->end)
         return fail (error, st->path, e->t.name,
-                     _ ("data_offsets [%" G_GUINT64_FORMAT
-                        ", %" G_GUINT64_FORMAT
-                        "] overlap those of “%s” [%" G_GUINT64_FORMAT
-                        ", %" G_GUINT64_FORMAT "]"),
+                     _ ("data_offsets [%" PRIu64 ", %" PRIu64
+                        "] overlap those of “%s” [%" PRIu64 ", %" PRIu64 "]"),
                      e->begin, e->end, last->t.name, last->begin, last->end);
       last = e;
     }
@@ -362,20 +359,20 @@ parse (LfSafetensors *st, GError **error)
 
   if (size < 8)
     return fail (error, st->path, NULL,
-                 _ ("%" G_GSIZE_FORMAT " bytes is too short for a safetensors "
+                 _ ("%zu bytes is too short for a safetensors "
                     "file (at least 8 needed)"),
                  size);
   for (int i = 7; i >= 0; i--)
     header_len = (header_len << 8) | base[i];
   if (header_len < 2 || header_len > HEADER_MAX)
     return fail (error, st->path, NULL,
-                 _ ("header length %" G_GUINT64_FORMAT " is not between 2 and "
-                    "%" G_GUINT64_FORMAT " bytes"),
+                 _ ("header length %" PRIu64 " is not between 2 and "
+                    "%" PRIu64 " bytes"),
                  header_len, HEADER_MAX);
   if (header_len > size - 8)
     return fail (error, st->path, NULL,
-                 _ ("header length %" G_GUINT64_FORMAT " runs past the end of "
-                    "the %" G_GSIZE_FORMAT "-byte file (truncated?)"),
+                 _ ("header length %" PRIu64 " runs past the end of "
+                    "the %zu-byte file (truncated?)"),
                  header_len, size);
   st->data = base + 8 + header_len;
   st->data_size = size - 8 - header_len;
@@ -507,10 +504,9 @@ lf_st_tensor_view (const LfSafetensors *st,
   /* Writers pad the header so data is aligned; a file that is not cannot
    * be read in place by kernels that load whole elements. */
   if ((guintptr)t->data % lf_dtype_size (dtype) != 0)
-    return fail (
-        error, st->path, t->name,
-        _ ("data is not aligned to its %" G_GSIZE_FORMAT "-byte elements"),
-        lf_dtype_size (dtype));
+    return fail (error, st->path, t->name,
+                 _ ("data is not aligned to its %zu-byte elements"),
+                 lf_dtype_size (dtype));
   *out = lf_tensor_make ((void *)t->data, dtype, t->ndim, t->shape);
   return TRUE;
 }

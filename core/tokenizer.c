@@ -498,11 +498,10 @@ lf_tokenizer_check_utf8 (const char *text, GError **error)
 
   if (g_utf8_validate (text, -1, &end))
     return TRUE;
-  g_set_error (
-      error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-      _ ("The prompt is not valid UTF-8: byte 0x%02X at offset %" G_GSIZE_FORMAT
-         " starts no valid character"),
-      (guchar)*end, (gsize)(end - text));
+  g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
+               _ ("The prompt is not valid UTF-8: byte 0x%02X at offset %zu "
+                  "starts no valid character"),
+               (guchar)*end, (gsize)(end - text));
   return FALSE;
 }
 

@@ -7,6 +7,7 @@
 
 #include <gegl.h>
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "layer-sink.h"
@@ -148,7 +149,7 @@ sink_begin (LfSink       *sink,
   if (width > GIMP_MAX_IMAGE_SIZE || height > GIMP_MAX_IMAGE_SIZE)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-                   _ ("%" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
+                   _ ("%" PRId64 "×%" PRId64
                       " pixels is more than GIMP's largest image (%d)"),
                    width, height, GIMP_MAX_IMAGE_SIZE);
       return FALSE;

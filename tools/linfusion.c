@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,10 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* the catalogs of po/: the plug-in's, linked from localedir */
+  bindtextdomain (GETTEXT_PACKAGE, LF_LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
 
   if (argc < 2)
     {

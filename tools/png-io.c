@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -51,10 +52,10 @@ read_rows (png_structp png,
 
   if (w <= 0 || h <= 0 || w > (1 << 20) || h > (1 << 20))
     {
-      g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-                   _ ("“%s” is %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
-                      " pixels, which is not supported"),
-                   path, w, h);
+      g_set_error (
+          error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
+          _ ("“%s” is %" PRId64 "×%" PRId64 " pixels, which is not supported"),
+          path, w, h);
       return NULL;
     }
   png_set_expand (png);   /* palette, low-bit gray, tRNS */

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 
 #include "linfusion.h"
@@ -254,11 +255,10 @@ lf_text_encoder_encode_prompt (LfTextEncoder *te,
   z = g_try_malloc (bytes);
   if (z == NULL)
     {
-      g_set_error (
-          error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
-          _ ("Cannot allocate %.1f MiB for the prompt's %" G_GINT64_FORMAT
-             " token embeddings"),
-          bytes / 1048576.0, n_chunks * N_TOKENS);
+      g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
+                   _ ("Cannot allocate %.1f MiB for the prompt's %" PRId64
+                      " token embeddings"),
+                   bytes / 1048576.0, n_chunks * N_TOKENS);
       return NULL;
     }
   arena = lf_arena_new (lf_text_encoder_plan (te, n_chunks), error);

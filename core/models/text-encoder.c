@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <math.h>
 
 #include "linfusion.h"
@@ -122,10 +123,9 @@ read_dim (const LfConfig *cfg,
     }
   if (v <= 0 || v > (1 << 20))
     {
-      g_set_error (
-          error, LF_ERROR, LF_ERROR_FORMAT,
-          _ ("“%s”: %s is %" G_GINT64_FORMAT ", expected a positive size"),
-          lf_config_get_name (cfg), key, v);
+      g_set_error (error, LF_ERROR, LF_ERROR_FORMAT,
+                   _ ("“%s”: %s is %" PRId64 ", expected a positive size"),
+                   lf_config_get_name (cfg), key, v);
       return FALSE;
     }
   *out = v;
@@ -180,9 +180,8 @@ te_config_read (const LfConfig *cfg, TeConfig *c, GError **error)
   if (c->D % c->n_heads != 0 || c->n_positions < N_TOKENS)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED,
-                   _ ("“%s”: hidden_size %" G_GINT64_FORMAT
-                      " with %" G_GINT64_FORMAT " heads and %" G_GINT64_FORMAT
-                      " positions is not supported"),
+                   _ ("“%s”: hidden_size %" PRId64 " with %" PRId64
+                      " heads and %" PRId64 " positions is not supported"),
                    lf_config_get_name (cfg), c->D, c->n_heads, c->n_positions);
       return FALSE;
     }
@@ -381,7 +380,7 @@ check_request (const LfTextEncoder *te,
       {
         g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
                      _ ("Token id %d is outside the text encoder's vocabulary "
-                        "of %" G_GINT64_FORMAT),
+                        "of %" PRId64),
                      ids[i], te->cfg.vocab);
         return FALSE;
       }

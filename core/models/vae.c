@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -446,9 +447,8 @@ check_f32 (const LfTensor *t,
       && t->shape[3] == W && B >= 1 && H >= 1 && W >= 1)
     return TRUE;
   g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-               _ ("VAE: %s must be a contiguous f32 tensor of %" G_GINT64_FORMAT
-                  " × %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
-                  " × %" G_GINT64_FORMAT),
+               _ ("VAE: %s must be a contiguous f32 tensor of %" PRId64
+                  " × %" PRId64 " × %" PRId64 " × %" PRId64),
                what, B, C, H, W);
   return FALSE;
 }
@@ -497,8 +497,8 @@ lf_vae_encode (LfVae          *vae,
   if (H % f != 0 || W % f != 0)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
-                   _ ("VAE: the image size %" G_GINT64_FORMAT
-                      " × %" G_GINT64_FORMAT " is not a multiple of %d"),
+                   _ ("VAE: the image size %" PRId64 " × %" PRId64
+                      " is not a multiple of %d"),
                    W, H, (int)f);
       return FALSE;
     }
