@@ -35,16 +35,16 @@ add_common_arguments (GimpProcedure *procedure)
          "checkpoint"),
       GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
   gimp_procedure_add_file_argument (
-      procedure, "linfusion", _ ("_LinFusion"),
+      procedure, "linfusion", _ ("Lin_Fusion"),
       _ ("LinFusion folder to mount on the UNet (optional)"),
       GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "width", _ ("_Width"),
                                    _ ("Width in pixels, a multiple of 8"), 8,
                                    GIMP_MAX_IMAGE_SIZE, 512, G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument (procedure, "height", _ ("_Height"),
+  gimp_procedure_add_int_argument (procedure, "height", _ ("He_ight"),
                                    _ ("Height in pixels, a multiple of 8"), 8,
                                    GIMP_MAX_IMAGE_SIZE, 512, G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument (procedure, "steps", _ ("_Steps"),
+  gimp_procedure_add_int_argument (procedure, "steps", _ ("S_teps"),
                                    _ ("Sampling steps"), 1, 1000, 25,
                                    G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "guidance", _ ("_Guidance"),

@@ -30,7 +30,7 @@ lf_seed_entry_new (GimpProcedureDialog *dialog)
          "seed for each run"),
       NULL);
 
-  button = gtk_button_new_with_mnemonic (_ ("_Random"));
+  button = gtk_button_new_with_mnemonic (_ ("Ran_dom"));
   gimp_help_set_help_data (
       button, _ ("Set the seed to -1: a new seed for each run"), NULL);
   g_signal_connect_object (button, "clicked", G_CALLBACK (random_clicked),
