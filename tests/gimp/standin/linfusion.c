@@ -18,8 +18,14 @@
 #define PROC_IMG2IMG  "plug-in-linfusion-img2img"
 #define PROC_CREATE   "plug-in-linfusion-create"
 
-typedef struct { GimpPlugIn parent_instance; } Standin;
-typedef struct { GimpPlugInClass parent_class; } StandinClass;
+typedef struct
+{
+  GimpPlugIn parent_instance;
+} Standin;
+typedef struct
+{
+  GimpPlugInClass parent_class;
+} StandinClass;
 
 GType standin_get_type (void) G_GNUC_CONST;
 G_DEFINE_TYPE (Standin, standin, GIMP_TYPE_PLUG_IN)
@@ -35,24 +41,29 @@ standin_query (GimpPlugIn *plug_in G_GNUC_UNUSED)
 }
 
 static gboolean
-standin_set_i18n (GimpPlugIn *plug_in G_GNUC_UNUSED, const gchar *name G_GNUC_UNUSED,
-                  gchar **domain G_GNUC_UNUSED, gchar **dir G_GNUC_UNUSED)
+standin_set_i18n (GimpPlugIn *plug_in G_GNUC_UNUSED,
+                  const gchar *name   G_GNUC_UNUSED,
+                  gchar **domain      G_GNUC_UNUSED,
+                  gchar **dir         G_GNUC_UNUSED)
 {
-  return FALSE; /* no catalogue of its own; GIMP's widgets are still translated */
+  return FALSE; /* no catalogue of its own; GIMP's widgets are still translated
+                 */
 }
 
 static GimpValueArray *
 fail (GimpProcedure *procedure, GError *error)
 {
-  return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
+  return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR,
+                                           error);
 }
 
 /* Exports @drawable alone to @file (PNG): img2img's input for the CLI. */
 static gboolean
 export_drawable (GimpDrawable *drawable, GFile *file)
 {
-  GimpImage *tmp = gimp_image_new (gimp_drawable_get_width (drawable),
-                                   gimp_drawable_get_height (drawable), GIMP_RGB);
+  GimpImage *tmp
+      = gimp_image_new (gimp_drawable_get_width (drawable),
+                        gimp_drawable_get_height (drawable), GIMP_RGB);
   GimpLayer *copy = gimp_layer_new_from_drawable (drawable, tmp);
   gboolean   ok;
 
@@ -78,24 +89,27 @@ file_path (GimpProcedureConfig *config, const gchar *name)
 
 /* Runs the CLI with the config's settings; the result is written to @out. */
 static gboolean
-run_cli (GimpProcedureConfig *config, const gchar *init, gboolean img2img,
-         const gchar *out, GError **error)
+run_cli (GimpProcedureConfig *config,
+         const gchar         *init,
+         gboolean             img2img,
+         const gchar         *out,
+         GError             **error)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autofree gchar *prompt = NULL, *negative = NULL, *model = NULL, *lin = NULL;
   g_autofree gchar *sampler = NULL, *errout = NULL;
-  const gchar *cli = g_getenv ("LF_CLI");
-  gint         width, height, steps, seed, status = 0;
-  gdouble      guidance, strength = 0.75;
+  const gchar      *cli = g_getenv ("LF_CLI");
+  gint              width, height, steps, seed, status = 0;
+  gdouble           guidance, strength = 0.75;
 
   g_object_get (config, "prompt", &prompt, "negative-prompt", &negative,
-                "width", &width, "height", &height, "steps", &steps,
-                "guidance", &guidance, "seed", &seed, "sampler", &sampler, NULL);
+                "width", &width, "height", &height, "steps", &steps, "guidance",
+                &guidance, "seed", &seed, "sampler", &sampler, NULL);
   if (img2img)
     g_object_get (config, "strength", &strength, NULL);
   model = file_path (config, "model");
-  lin   = file_path (config, "linfusion");
-  if (! model)
+  lin = file_path (config, "linfusion");
+  if (!model)
     {
       g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "no model given");
       return FALSE;
@@ -103,7 +117,8 @@ run_cli (GimpProcedureConfig *config, const gchar *init, gboolean img2img,
 
   g_ptr_array_add (argv, g_strdup (cli ? cli : "linfusion"));
   g_ptr_array_add (argv, g_strdup ("generate"));
-#define ARG(k, v) (g_ptr_array_add (argv, g_strdup (k)), g_ptr_array_add (argv, (v)))
+#define ARG(k, v)                                                              \
+  (g_ptr_array_add (argv, g_strdup (k)), g_ptr_array_add (argv, (v)))
   ARG ("--model", g_strdup (model));
   if (lin)
     ARG ("--linfusion", g_strdup (lin));
@@ -125,10 +140,10 @@ run_cli (GimpProcedureConfig *config, const gchar *init, gboolean img2img,
 #undef ARG
   g_ptr_array_add (argv, NULL);
 
-  if (! g_spawn_sync (NULL, (gchar **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                      NULL, &errout, &status, error))
+  if (!g_spawn_sync (NULL, (gchar **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH,
+                     NULL, NULL, NULL, &errout, &status, error))
     return FALSE;
-  if (! g_spawn_check_wait_status (status, NULL))
+  if (!g_spawn_check_wait_status (status, NULL))
     {
       g_set_error (error, GIMP_PLUG_IN_ERROR, 0, "%s", g_strstrip (errout));
       return FALSE;
@@ -138,7 +153,9 @@ run_cli (GimpProcedureConfig *config, const gchar *init, gboolean img2img,
 
 /* After GtkDialog's own map handler, which focuses a button. */
 static gboolean
-focus_prompt (GtkWidget *dialog G_GNUC_UNUSED, GdkEvent *event G_GNUC_UNUSED, GtkWidget *prompt)
+focus_prompt (GtkWidget *dialog G_GNUC_UNUSED,
+              GdkEvent *event   G_GNUC_UNUSED,
+              GtkWidget        *prompt)
 {
   gtk_widget_grab_focus (prompt);
   return FALSE;
@@ -151,81 +168,94 @@ show_dialog (GimpProcedure *procedure, GimpProcedureConfig *config)
   gboolean   ok;
 
   gimp_ui_init ("linfusion");
-  dialog = gimp_procedure_dialog_new (procedure, config, "LinFusion (stand-in)");
+  dialog
+      = gimp_procedure_dialog_new (procedure, config, "LinFusion (stand-in)");
   gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
-  prompt = gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "prompt",
-                                             G_TYPE_NONE);
+  prompt = gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog),
+                                             "prompt", G_TYPE_NONE);
   /* The GUI test types into whatever has the focus: the prompt. */
   if (GIMP_IS_LABEL_ENTRY (prompt))
     prompt = gimp_label_entry_get_entry (GIMP_LABEL_ENTRY (prompt));
   if (prompt)
-    g_signal_connect_after (dialog, "map-event", G_CALLBACK (focus_prompt), prompt);
+    g_signal_connect_after (dialog, "map-event", G_CALLBACK (focus_prompt),
+                            prompt);
   ok = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
   gtk_widget_destroy (dialog);
   return ok;
 }
 
 static GimpValueArray *
-run_common (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
-            GimpDrawable *drawable, GimpProcedureConfig *config)
+run_common (GimpProcedure       *procedure,
+            GimpRunMode          run_mode,
+            GimpImage           *image,
+            GimpDrawable        *drawable,
+            GimpProcedureConfig *config)
 {
-  const gchar       *name = gimp_procedure_get_name (procedure);
-  gboolean           img2img = ! strcmp (name, PROC_IMG2IMG);
-  g_autofree gchar  *dir = g_dir_make_tmp ("lf-standin-XXXXXX", NULL);
-  g_autofree gchar  *out = g_build_filename (dir, "out.png", NULL);
-  g_autofree gchar  *init = NULL, *prompt = NULL;
-  g_autoptr (GFile)  out_file = g_file_new_for_path (out);
+  const gchar      *name = gimp_procedure_get_name (procedure);
+  gboolean          img2img = !strcmp (name, PROC_IMG2IMG);
+  g_autofree gchar *dir = g_dir_make_tmp ("lf-standin-XXXXXX", NULL);
+  g_autofree gchar *out = g_build_filename (dir, "out.png", NULL);
+  g_autofree gchar *init = NULL, *prompt = NULL;
+  g_autoptr (GFile) out_file = g_file_new_for_path (out);
   g_autoptr (GError) error = NULL;
-  GimpValueArray    *ret;
+  GimpValueArray *ret;
 
-  if (run_mode == GIMP_RUN_INTERACTIVE && ! show_dialog (procedure, config))
+  if (run_mode == GIMP_RUN_INTERACTIVE && !show_dialog (procedure, config))
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
   if (img2img)
     {
       g_autoptr (GFile) init_file = NULL;
 
-      if (! drawable)
-        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0, "img2img needs a drawable"));
-      init      = g_build_filename (dir, "init.png", NULL);
+      if (!drawable)
+        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0,
+                                             "img2img needs a drawable"));
+      init = g_build_filename (dir, "init.png", NULL);
       init_file = g_file_new_for_path (init);
-      if (! export_drawable (drawable, init_file))
-        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0, "cannot export the input"));
+      if (!export_drawable (drawable, init_file))
+        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0,
+                                             "cannot export the input"));
     }
-  if (! run_cli (config, init, img2img, out, &error))
+  if (!run_cli (config, init, img2img, out, &error))
     return fail (procedure, g_steal_pointer (&error));
 
   g_object_get (config, "prompt", &prompt, NULL);
-  if (! image) /* -create */
+  if (!image) /* -create */
     {
       GimpImage *result = gimp_file_load (GIMP_RUN_NONINTERACTIVE, out_file);
 
-      if (! result)
-        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0, "cannot load %s", out));
+      if (!result)
+        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0,
+                                             "cannot load %s", out));
       if (run_mode == GIMP_RUN_INTERACTIVE)
         gimp_display_new (result);
-      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS,
+                                              NULL);
       GIMP_VALUES_SET_IMAGE (ret, 1, result);
     }
   else
     {
-      GimpLayer *layer = gimp_file_load_layer (GIMP_RUN_NONINTERACTIVE, image, out_file);
-      GimpItem  *parent = NULL;
-      gint       position = 0;
+      GimpLayer *layer
+          = gimp_file_load_layer (GIMP_RUN_NONINTERACTIVE, image, out_file);
+      GimpItem *parent = NULL;
+      gint      position = 0;
 
-      if (! layer)
-        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0, "cannot load %s", out));
+      if (!layer)
+        return fail (procedure, g_error_new (GIMP_PLUG_IN_ERROR, 0,
+                                             "cannot load %s", out));
       if (img2img)
         {
-          parent   = gimp_item_get_parent (GIMP_ITEM (drawable));
+          parent = gimp_item_get_parent (GIMP_ITEM (drawable));
           position = gimp_image_get_item_position (image, GIMP_ITEM (drawable));
         }
       gimp_image_undo_group_start (image);
-      gimp_item_set_name (GIMP_ITEM (layer), prompt && *prompt ? prompt : "LinFusion");
+      gimp_item_set_name (GIMP_ITEM (layer),
+                          prompt && *prompt ? prompt : "LinFusion");
       gimp_image_insert_layer (image, layer, GIMP_LAYER (parent), position);
       gimp_image_undo_group_end (image);
       if (run_mode != GIMP_RUN_NONINTERACTIVE)
         gimp_displays_flush ();
-      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+      ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS,
+                                              NULL);
       GIMP_VALUES_SET_LAYER (ret, 1, layer);
     }
   g_remove (out);
@@ -236,14 +266,21 @@ run_common (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
 }
 
 static GimpValueArray *
-run_image (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
-           GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data G_GNUC_UNUSED)
+run_image (GimpProcedure       *procedure,
+           GimpRunMode          run_mode,
+           GimpImage           *image,
+           GimpDrawable       **drawables,
+           GimpProcedureConfig *config,
+           gpointer data        G_GNUC_UNUSED)
 {
-  return run_common (procedure, run_mode, image, drawables ? drawables[0] : NULL, config);
+  return run_common (procedure, run_mode, image,
+                     drawables ? drawables[0] : NULL, config);
 }
 
 static GimpValueArray *
-run_plain (GimpProcedure *procedure, GimpProcedureConfig *config, gpointer data G_GNUC_UNUSED)
+run_plain (GimpProcedure       *procedure,
+           GimpProcedureConfig *config,
+           gpointer data        G_GNUC_UNUSED)
 {
   GimpRunMode run_mode;
 
@@ -257,62 +294,71 @@ standin_create (GimpPlugIn *plug_in, const gchar *name)
   GimpProcedure *p;
   const gchar   *what = "layer";
 
-  if (! strcmp (name, PROC_CREATE))
+  if (!strcmp (name, PROC_CREATE))
     {
-      p = gimp_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, run_plain, NULL, NULL);
-      gimp_procedure_add_enum_argument (p, "run-mode", "Run mode", "The run mode",
-                                        GIMP_TYPE_RUN_MODE, GIMP_RUN_NONINTERACTIVE,
-                                        G_PARAM_READWRITE);
+      p = gimp_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                              run_plain, NULL, NULL);
+      gimp_procedure_add_enum_argument (
+          p, "run-mode", "Run mode", "The run mode", GIMP_TYPE_RUN_MODE,
+          GIMP_RUN_NONINTERACTIVE, G_PARAM_READWRITE);
       what = "image";
     }
-  else if (! strcmp (name, PROC_GENERATE) || ! strcmp (name, PROC_IMG2IMG))
+  else if (!strcmp (name, PROC_GENERATE) || !strcmp (name, PROC_IMG2IMG))
     {
-      p = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, run_image,
-                                    NULL, NULL);
+      p = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                    run_image, NULL, NULL);
       gimp_procedure_set_image_types (p, "*");
-      gimp_procedure_set_sensitivity_mask (p, GIMP_PROCEDURE_SENSITIVE_DRAWABLE |
-                                                GIMP_PROCEDURE_SENSITIVE_NO_DRAWABLES);
+      gimp_procedure_set_sensitivity_mask (
+          p, GIMP_PROCEDURE_SENSITIVE_DRAWABLE
+                 | GIMP_PROCEDURE_SENSITIVE_NO_DRAWABLES);
     }
   else
     return NULL;
 
   gimp_procedure_set_menu_label (p, name);
-  gimp_procedure_set_documentation (p, "LinFusion stand-in", "Runs the linfusion CLI.", name);
-  gimp_procedure_set_attribution (p, "gimp-linfusion tests", "GPL-3.0-or-later", "2025");
-  gimp_procedure_add_string_argument (p, "prompt", "_Prompt", "Prompt", "", G_PARAM_READWRITE);
+  gimp_procedure_set_documentation (p, "LinFusion stand-in",
+                                    "Runs the linfusion CLI.", name);
+  gimp_procedure_set_attribution (p, "gimp-linfusion tests", "GPL-3.0-or-later",
+                                  "2025");
+  gimp_procedure_add_string_argument (p, "prompt", "_Prompt", "Prompt", "",
+                                      G_PARAM_READWRITE);
   gimp_procedure_add_string_argument (p, "negative-prompt", "_Negative prompt",
                                       "Negative prompt", "", G_PARAM_READWRITE);
   /* ANY: GIMP 3.0.4 rejects a path that does not exist (OPEN, SELECT_FOLDER) or
    * a folder (OPEN) itself, with a message that does not name the path; ANY
    * lets the plug-in report it (but gets no widget in a generated dialog). */
-  gimp_procedure_add_file_argument (p, "model", "_Model", "Model file or folder",
-                                    GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
-  gimp_procedure_add_file_argument (p, "linfusion", "_LinFusion", "LinFusion folder",
-                                    GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (
+      p, "model", "_Model", "Model file or folder",
+      GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (
+      p, "linfusion", "_LinFusion", "LinFusion folder",
+      GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (p, "width", "_Width", "Width", 8, 16384, 512,
                                    G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument (p, "height", "_Height", "Height", 8, 16384, 512,
+  gimp_procedure_add_int_argument (p, "height", "_Height", "Height", 8, 16384,
+                                   512, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (p, "steps", "S_teps", "Steps", 1, 500, 25,
                                    G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument (p, "steps", "S_teps", "Steps", 1, 500, 25, G_PARAM_READWRITE);
-  gimp_procedure_add_double_argument (p, "guidance", "_Guidance", "Guidance", 0, 50, 7.5,
-                                      G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument (p, "seed", "S_eed", "Seed, -1 random", -1, G_MAXINT, -1,
-                                   G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (p, "guidance", "_Guidance", "Guidance", 0,
+                                      50, 7.5, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (p, "seed", "S_eed", "Seed, -1 random", -1,
+                                   G_MAXINT, -1, G_PARAM_READWRITE);
   gimp_procedure_add_choice_argument (
-    p, "sampler", "S_ampler", "Sampler",
-    gimp_choice_new_with_values ("ddim", 0, "DDIM", NULL, "euler", 1, "Euler", NULL, "euler-a", 2,
-                                 "Euler a", NULL, "dpmpp-2m", 3, "DPM++ 2M", NULL,
-                                 "dpmpp-2m-karras", 4, "DPM++ 2M Karras", NULL, NULL),
-    "euler", G_PARAM_READWRITE);
-  if (! strcmp (name, PROC_IMG2IMG))
-    gimp_procedure_add_double_argument (p, "strength", "Stre_ngth", "Strength", 0, 1, 0.75,
-                                        G_PARAM_READWRITE);
-  if (! strcmp (what, "image"))
-    gimp_procedure_add_image_return_value (p, "image", "Image", "The new image", FALSE,
-                                           G_PARAM_READWRITE);
+      p, "sampler", "S_ampler", "Sampler",
+      gimp_choice_new_with_values (
+          "ddim", 0, "DDIM", NULL, "euler", 1, "Euler", NULL, "euler-a", 2,
+          "Euler a", NULL, "dpmpp-2m", 3, "DPM++ 2M", NULL, "dpmpp-2m-karras",
+          4, "DPM++ 2M Karras", NULL, NULL),
+      "euler", G_PARAM_READWRITE);
+  if (!strcmp (name, PROC_IMG2IMG))
+    gimp_procedure_add_double_argument (p, "strength", "Stre_ngth", "Strength",
+                                        0, 1, 0.75, G_PARAM_READWRITE);
+  if (!strcmp (what, "image"))
+    gimp_procedure_add_image_return_value (p, "image", "Image", "The new image",
+                                           FALSE, G_PARAM_READWRITE);
   else
-    gimp_procedure_add_layer_return_value (p, "layer", "Layer", "The new layer", FALSE,
-                                           G_PARAM_READWRITE);
+    gimp_procedure_add_layer_return_value (p, "layer", "Layer", "The new layer",
+                                           FALSE, G_PARAM_READWRITE);
   return p;
 }
 
@@ -323,7 +369,7 @@ standin_class_init (StandinClass *klass)
 
   c->query_procedures = standin_query;
   c->create_procedure = standin_create;
-  c->set_i18n         = standin_set_i18n;
+  c->set_i18n = standin_set_i18n;
 }
 
 static void
