@@ -61,7 +61,7 @@ void lf_scheduler_config_init (LfSchedulerConfig *cfg, LfSamplerKind kind);
  * DPMSolverMultistepScheduler, with use_karras_sigmas), the other fields the
  * settings; absent keys take that class's diffusers defaults. PNDMScheduler
  * (SD-1.5's published default, what diffusers users get without choosing)
- * is not implemented and loads as DDIM with the same betas, spacing and
+ * has no PLMS steps here and loads as DDIM with the same betas, spacing and
  * steps_offset: PNDM's PLMS steps are built on DDIM's transfer function, so
  * DDIM is its closest first-order sibling. Unknown classes or values give
  * LF_ERROR_UNSUPPORTED, a value of the wrong type LF_ERROR_FORMAT, both

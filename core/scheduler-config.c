@@ -173,7 +173,7 @@ typedef struct
 
 static const SchedulerClass classes[] = {
   { "DDIMScheduler", LF_SAMPLER_DDIM, LF_SPACING_LEADING, TRUE },
-  /* not implemented: see lf_scheduler_config_load in samplers.h */
+  /* PLMS runs as DDIM: see lf_scheduler_config_load in samplers.h */
   { "PNDMScheduler", LF_SAMPLER_DDIM, LF_SPACING_LEADING, FALSE },
   { "EulerDiscreteScheduler", LF_SAMPLER_EULER, LF_SPACING_LINSPACE, TRUE },
   { "EulerAncestralDiscreteScheduler", LF_SAMPLER_EULER_A, LF_SPACING_LINSPACE,

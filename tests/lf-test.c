@@ -94,6 +94,13 @@ lf_test_assert_close_scaled (const char   *what,
                              int64_t       n,
                              double        rtol)
 {
+  double err = 0.0, scale = lf_test_max_abs (ref, n);
+
+  for (int64_t i = 0; i < n; i++)
+    err = MAX (err, fabs ((double)got[i] - ref[i]));
+  /* The margin is part of the result: TAP shows it with --verbose. */
+  g_test_message ("%s: max |diff| %.3g, max |ref| %.3g (%.2g relative)", what,
+                  err, scale, scale > 0.0 ? err / scale : err);
   lf_test_assert_close (what, got, ref, n, rtol,
                         rtol * lf_test_max_abs (ref, n));
 }

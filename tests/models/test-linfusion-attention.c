@@ -27,22 +27,6 @@ typedef struct
   int64_t        B, N, C;
 } Fixture;
 
-/* Asserts |got − ref| ≤ RTOL · max|ref| and reports the errors. */
-static void
-check (const char *what, const float *got, const double *ref, int64_t n)
-{
-  double err = 0.0, scale = 0.0;
-
-  for (int64_t i = 0; i < n; i++)
-    {
-      err = MAX (err, fabs (got[i] - ref[i]));
-      scale = MAX (scale, fabs (ref[i]));
-    }
-  g_test_message ("%s: max |diff| %.3g, max |ref| %.3g (%.2g relative)", what,
-                  err, scale, err / scale);
-  lf_test_assert_close_scaled (what, got, ref, n, RTOL);
-}
-
 static double *
 ref_f64 (LfSafetensors *st, const char *name, int64_t *n)
 {
@@ -137,7 +121,7 @@ check_linfusion (Fixture *f, const LinfusionModule *m, int64_t chunk)
   lf_test_assert_ops_ok (f->ops);
   if (f->y_lin == NULL)
     f->y_lin = ref_f64 (f->ref, "y_linfusion", &n_ref);
-  check ("y_linfusion", y, f->y_lin, n);
+  lf_test_assert_close_scaled ("y_linfusion", y, f->y_lin, n, RTOL);
 
   /* Accumulating (the block's residual) adds the output onto y; x was
    * overwritten and is restored first. */
@@ -146,7 +130,7 @@ check_linfusion (Fixture *f, const LinfusionModule *m, int64_t chunk)
   lf_test_assert_ops_ok (f->ops);
   for (int64_t i = 0; i < n; i++)
     twice[i] = 2.0 * f->y_lin[i];
-  check ("2 y_linfusion", y, twice, n);
+  lf_test_assert_close_scaled ("2 y_linfusion", y, twice, n, RTOL);
   g_free (twice);
   scratch_free (&s);
   g_free (xw);
@@ -217,7 +201,7 @@ test_softmax_attn1 (void)
   lf_test_assert_ops_ok (f.ops);
   f.y_orig = ref_f64 (f.ref, "y_orig", &n_ref);
   g_assert_cmpint (n_ref, ==, f.B * f.N * f.C);
-  check ("y_orig", y, f.y_orig, n_ref);
+  lf_test_assert_close_scaled ("y_orig", y, f.y_orig, n_ref, RTOL);
   scratch_free (&s);
   g_free (y);
   fixture_close (&f);

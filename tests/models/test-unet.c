@@ -29,22 +29,6 @@ typedef struct
   LfUnet        *unet;
 } Fixture;
 
-/* Asserts |got − ref| ≤ RTOL · max|ref| and reports the errors. */
-static void
-check (const char *what, const float *got, const double *ref, int64_t n)
-{
-  double err = 0.0, scale = 0.0;
-
-  for (int64_t i = 0; i < n; i++)
-    {
-      err = MAX (err, fabs (got[i] - ref[i]));
-      scale = MAX (scale, fabs (ref[i]));
-    }
-  g_test_message ("%s: max |diff| %.3g, max |ref| %.3g (%.2g relative)", what,
-                  err, scale, err / scale);
-  lf_test_assert_close_scaled (what, got, ref, n, RTOL);
-}
-
 static const LfStTensor *
 ref_tensor (LfSafetensors *st, const char *name)
 {
@@ -138,7 +122,7 @@ debug_hook (const char *name, const LfTensor *t, gpointer user_data)
   ref = ref_f64 (dc->debug, key, &n);
   g_assert_cmpint (n, ==, lf_tensor_numel (t));
   g_assert_true (lf_tensor_is_contiguous (t));
-  check (key, t->data, ref, n);
+  lf_test_assert_close_scaled (key, t->data, ref, n, RTOL);
   dc->n_checked++;
 }
 
@@ -179,7 +163,7 @@ forward_and_check (Fixture     *f,
   g_assert_cmpuint (lf_arena_used (arena), ==, 0);
   ref = ref_f64 (f->ref, expected, &n);
   g_assert_cmpint (n, ==, lf_tensor_numel (&out));
-  check (expected, y, ref, n);
+  lf_test_assert_close_scaled (expected, y, ref, n, RTOL);
 }
 
 static void
@@ -457,7 +441,7 @@ test_odd_sizes_vs_upstream (void)
       g_assert_no_error (error);
       for (int64_t i = 0; i < n; i++)
         want[i] = ((const float *)ys->data)[i];
-      check (yn, yd, want, n);
+      lf_test_assert_close_scaled (yn, yd, want, n, RTOL);
     }
   fixture_close (&f);
 }
