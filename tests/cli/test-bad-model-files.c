@@ -94,24 +94,6 @@ test_bad_folders (void)
   run_inspect (missing, "no-such-model", "no such");
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -123,7 +105,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/bad-model-files/lengths", test_bad_lengths);
   g_test_add_func ("/cli/bad-model-files/folders", test_bad_folders);
   rc = g_test_run ();
-  remove_tree (tmp);
+  lf_test_remove_tree (tmp);
   g_free (tmp);
   return rc;
 }

@@ -243,18 +243,6 @@ write_linfusion_copy (const Fixture *f, const char *from, const char *to)
   return tmp;
 }
 
-static void
-remove_dir (const char *dir)
-{
-  g_autofree char *a = g_build_filename (dir, "config.json", NULL);
-  g_autofree char *b
-      = g_build_filename (dir, "diffusion_pytorch_model.safetensors", NULL);
-
-  g_unlink (a);
-  g_unlink (b);
-  g_rmdir (dir);
-}
-
 /* A LinFusion folder that does not fit: LF_ERROR_FORMAT naming the module,
  * and the UNet keeps what it had. */
 static void
@@ -277,7 +265,7 @@ expect_mount_error (Fixture    *f,
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, module));
   g_assert_cmpint (lf_unet_has_linfusion (f->unet), ==, had);
-  remove_dir (tmp);
+  lf_test_remove_tree (tmp);
 }
 
 static void

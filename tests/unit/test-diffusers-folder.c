@@ -242,24 +242,6 @@ test_fp16_and_shards (void)
   assert_open_fails ("shards", LF_ERROR_FORMAT, "a.weight");
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -275,7 +257,7 @@ main (int argc, char **argv)
   g_test_add_func ("/diffusers-folder/missing-config", test_missing_config);
   g_test_add_func ("/diffusers-folder/fp16-and-shards", test_fp16_and_shards);
   rc = g_test_run ();
-  remove_tree (tmp);
+  lf_test_remove_tree (tmp);
   g_free (tmp);
   return rc;
 }

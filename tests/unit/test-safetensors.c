@@ -10,6 +10,7 @@
 #include "linfusion.h"
 
 #include "lf-test-model.h"
+#include "lf-test.h"
 #include "safetensors.h"
 
 static char *tmpdir;
@@ -224,20 +225,6 @@ test_unreadable (void)
   g_assert_error (dir_error, LF_ERROR, LF_ERROR_IO);
 }
 
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_remove (path);
-    }
-  g_rmdir (dir);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -253,7 +240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/not-utf8", test_not_utf8);
   g_test_add_func ("/safetensors/unreadable", test_unreadable);
   rc = g_test_run ();
-  remove_tree (tmpdir);
+  lf_test_remove_tree (tmpdir);
   g_free (tmpdir);
   return rc;
 }
