@@ -4,7 +4,9 @@
 #define LF_ENGINE_PRIVATE_H
 
 #include "backend.h"
+#include "controlnet.h"
 #include "diffusers-folder.h"
+#include "ip-adapter.h"
 #include "linfusion.h"
 #include "samplers.h"
 #include "text-encoder.h"
@@ -22,7 +24,14 @@ struct _LfEngine
   LfTextEncoder    *text_encoder;
   LfUnet           *unet;
   LfVae            *vae;
-  LfSchedulerConfig scheduler; /* the model's own scheduler           */
+  LfSchedulerConfig scheduler;   /* the model's own scheduler           */
+  const LfConfig   *unet_config; /* the UNet's config (in model/configs) */
+  LfConfig         *unet_config_owned; /* or the built-in one           */
+
+  LfControlNet *controlnet; /* or NULL                               */
+  gboolean      controlnet_linfusion; /* LinFusion on it too          */
+  LfIpAdapter  *ip_adapter;           /* mounted on the UNet, or NULL         */
+  LfClipVision *ip_encoder;           /* its image encoder                    */
 
   /* The last generation's noise and latents, (1, C, h, w). */
   float  *initial_noise;

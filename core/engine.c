@@ -42,6 +42,10 @@ lf_engine_new (const char *device, int n_threads, GError **error)
 static void
 unload_model (LfEngine *e)
 {
+  lf_engine_unload_controlnet (e);
+  lf_engine_unload_ip_adapter (e);
+  e->unet_config = NULL;
+  g_clear_pointer (&e->unet_config_owned, lf_config_free);
   g_clear_pointer (&e->text_encoder, lf_text_encoder_free);
   g_clear_pointer (&e->unet, lf_unet_free);
   g_clear_pointer (&e->vae, lf_vae_free);
@@ -125,6 +129,8 @@ load_models (LfEngine *e, GError **error)
   e->unet = lf_unet_load (unet, unet_cfg, e->ops, error);
   if (e->unet == NULL)
     return FALSE;
+  e->unet_config = unet_cfg;
+  e->unet_config_owned = g_steal_pointer (&unet_owned);
   e->vae = lf_vae_load (vae, vae_cfg, e->ops, error);
   return e->vae != NULL;
 }

@@ -195,6 +195,76 @@ void lf_request_set_init_noise (LfRequest     *request,
                                 int            ndim,
                                 const int64_t *shape);
 
+/* ControlNet: the control image is resized to the request's size (PIL
+ * Lanczos, as diffusers' VaeImageProcessor), preprocessed, and fed to the
+ * ControlNet as RGB / 255 on both halves of the guidance batch. */
+typedef enum
+{
+  LF_CONTROL_PREPROCESS_NONE,  /* the image as it is                       */
+  LF_CONTROL_PREPROCESS_CANNY, /* OpenCV's Canny (L1), white edges on black */
+  LF_CONTROL_PREPROCESS_TILE,  /* the image reduced by the tile rate (area)
+                                * and scaled back: the tile model's input  */
+} LfControlPreprocess;
+
+const char *lf_control_preprocess_to_string (LfControlPreprocess kind);
+gboolean    lf_control_preprocess_from_string (const char          *name,
+                                               LfControlPreprocess *out);
+
+/* An RGB8 image of any size (copied); a ControlNet must be loaded. */
+void lf_request_set_control_image (LfRequest    *request,
+                                   int64_t       width,
+                                   int64_t       height,
+                                   const guint8 *rgb,
+                                   size_t        stride);
+/* Defaults: none; canny thresholds 100 and 200 (lllyasviel's demo); tile
+ * rate 2. */
+void lf_request_set_control_preprocess (LfRequest          *request,
+                                        LfControlPreprocess kind);
+void
+lf_request_set_canny_thresholds (LfRequest *request, double low, double high);
+void lf_request_set_tile_rate (LfRequest *request, double rate);
+/* diffusers controlnet_conditioning_scale (default 1). */
+void lf_request_set_control_scale (LfRequest *request, double scale);
+/* control_guidance_start / _end as fractions of the steps (default 0, 1):
+ * step i of n is controlled when start ≤ i/n and (i + 1)/n ≤ end. */
+void
+lf_request_set_control_range (LfRequest *request, double start, double end);
+/* diffusers guess_mode: the ControlNet sees the conditional half only, its
+ * residuals scaled by logspace (-1, 0, n + 1). */
+void lf_request_set_control_guess_mode (LfRequest *request, gboolean enable);
+
+/* IP-Adapter: the reference image, RGB8 of any size (copied); an adapter
+ * must be loaded. Scale default 1. */
+void lf_request_set_ip_adapter_image (LfRequest    *request,
+                                      int64_t       width,
+                                      int64_t       height,
+                                      const guint8 *rgb,
+                                      size_t        stride);
+void lf_request_set_ip_adapter_scale (LfRequest *request, double scale);
+
+/**
+ * lf_control_image_prepare:
+ * @rgb: (width, height) RGB8 rows of @stride bytes
+ * @out_width, @out_height: the generation size
+ *
+ * What the engine feeds the ControlNet (and a dialog previews): @rgb
+ * resized to @out_width × @out_height as diffusers does, then
+ * preprocessed. Returns: (transfer full) (nullable): out_height ·
+ *   out_width · 3 bytes (g_free), or NULL with LF_ERROR_INVALID_REQUEST
+ *   naming the bad value.
+ */
+guint8 *lf_control_image_prepare (const guint8       *rgb,
+                                  int64_t             width,
+                                  int64_t             height,
+                                  size_t              stride,
+                                  LfControlPreprocess kind,
+                                  double              canny_low,
+                                  double              canny_high,
+                                  double              tile_rate,
+                                  int64_t             out_width,
+                                  int64_t             out_height,
+                                  GError            **error);
+
 /* Checks what does not depend on the model: width and height multiples of
  * 8 and in range, steps 1…1000, a finite guidance, strength in [0, 1],
  * clip skip ≥ 0. Returns: %FALSE with LF_ERROR_INVALID_REQUEST naming the
@@ -261,6 +331,39 @@ gboolean lf_engine_load_model (LfEngine   *engine,
 /* Mounts a LinFusion folder on the loaded UNet's self-attention. */
 gboolean
 lf_engine_load_linfusion (LfEngine *engine, const char *path, GError **error);
+
+/**
+ * lf_engine_load_controlnet:
+ * @path: a diffusers ControlNetModel folder, or a single-file ControlNet
+ *   (.safetensors, ControlNet v1.1 layout; the config then comes from the
+ *   loaded UNet's)
+ *
+ * Replaces any ControlNet loaded before. A ControlNet whose channels do not
+ * fit the loaded UNet gives LF_ERROR_FORMAT naming both.
+ */
+gboolean
+lf_engine_load_controlnet (LfEngine *engine, const char *path, GError **error);
+void lf_engine_unload_controlnet (LfEngine *engine);
+/* Mounts the LinFusion folder's modules (lf_engine_load_linfusion) on the
+ * ControlNet's self-attention too. Off by default, as upstream: LinFusion
+ * was distilled against the base UNet, not the ControlNet's copy, but
+ * without it the ControlNet's attention grows as the square of the pixels
+ * (see README). */
+gboolean lf_engine_set_controlnet_linfusion (LfEngine *engine,
+                                             gboolean  enable,
+                                             GError  **error);
+
+/**
+ * lf_engine_load_ip_adapter:
+ * @path: an IP-Adapter file (ip-adapter_sd15 or -plus layout, .safetensors)
+ * @image_encoder: a CLIPVisionModelWithProjection folder; NULL looks for
+ *   `image_encoder/` beside @path and in @path's parent folder
+ */
+gboolean lf_engine_load_ip_adapter (LfEngine   *engine,
+                                    const char *path,
+                                    const char *image_encoder,
+                                    GError    **error);
+void     lf_engine_unload_ip_adapter (LfEngine *engine);
 
 /**
  * lf_engine_generate:

@@ -39,7 +39,7 @@ lf_request_validate (const LfRequest *r, GError **error)
     g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
                  _ ("Clip skip must be 0 or more, not %d"), r->clip_skip);
   else
-    return TRUE;
+    return request_validate_control (r, error);
   return FALSE;
 }
 
@@ -55,6 +55,12 @@ lf_request_new (void)
   r->steps = 25;
   r->guidance = 7.5;
   r->strength = 0.75;
+  r->canny_low = 100.0;
+  r->canny_high = 200.0;
+  r->tile_rate = 2.0;
+  r->control_scale = 1.0;
+  r->control_end = 1.0;
+  r->ip_scale = 1.0;
   return r;
 }
 
@@ -67,6 +73,8 @@ lf_request_free (LfRequest *r)
   g_free (r->negative_prompt);
   g_free (r->init_image);
   g_free (r->init_noise);
+  g_free (r->control_image);
+  g_free (r->ip_image);
   g_free (r);
 }
 
@@ -145,6 +153,23 @@ lf_request_set_clip_skip (LfRequest *r, int clip_skip)
   r->clip_skip = clip_skip;
 }
 
+guint8 *
+request_copy_rgb (const guint8 *rgb,
+                  int64_t       width,
+                  int64_t       height,
+                  size_t        stride)
+{
+  guint8 *copy;
+
+  if (rgb == NULL || width <= 0 || height <= 0)
+    return NULL;
+  copy = g_malloc ((size_t)width * (size_t)height * 3);
+  for (int64_t y = 0; y < height; y++)
+    memcpy (copy + (size_t)y * (size_t)width * 3, rgb + (size_t)y * stride,
+            (size_t)width * 3);
+  return copy;
+}
+
 void
 lf_request_set_init_image (LfRequest    *r,
                            int64_t       width,
@@ -152,15 +177,10 @@ lf_request_set_init_image (LfRequest    *r,
                            const guint8 *rgb,
                            size_t        stride)
 {
-  g_clear_pointer (&r->init_image, g_free);
+  g_free (r->init_image);
   r->init_width = width;
   r->init_height = height;
-  if (rgb == NULL || width <= 0 || height <= 0)
-    return;
-  r->init_image = g_malloc ((size_t)width * (size_t)height * 3);
-  for (int64_t y = 0; y < height; y++)
-    memcpy (r->init_image + (size_t)y * (size_t)width * 3,
-            rgb + (size_t)y * stride, (size_t)width * 3);
+  r->init_image = request_copy_rgb (rgb, width, height, stride);
 }
 
 void

@@ -72,6 +72,9 @@ typedef struct
   LfTensor to_v;  /* (C, D) */
   LfTensor out_w; /* (C, C) to_out.0 */
   LfTensor out_b; /* (C) */
+  /* IP-Adapter's decoupled cross-attention (attn2 only): (C, D_ip), no
+   * bias; data NULL when no adapter is mounted. */
+  LfTensor to_k_ip, to_v_ip;
 } UnetAttention;
 
 /* ---- LinFusion GeneralizedLinearAttention ------------------------------ */
@@ -208,6 +211,8 @@ typedef struct
   const LfTensor *temb_silu; /* (B, T) silu (time_embedding (t)) */
   const LfTensor *context;   /* (B, L, D) */
   int64_t         max_mid;   /* widest LinFusion MLP mounted, 0 without */
+  const LfTensor *ip_tokens; /* (B, T, D_ip) IP-Adapter tokens, or NULL */
+  float           ip_scale;
 } UnetRun;
 
 /* A contiguous f32 tensor from the arena; lf_unet_forward checked the

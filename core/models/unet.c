@@ -690,6 +690,106 @@ check_request (const LfUnet   *u,
   return TRUE;
 }
 
+/* The skips' channels and latent level, in push order. */
+static void
+skip_levels (const LfUnet *u, int64_t *channels, int *levels, int *n)
+{
+  const int n_levels = u->cfg.n_levels;
+
+  *n = 0;
+  channels[*n] = u->cfg.channels[0], levels[(*n)++] = 0;
+  for (int i = 0; i < n_levels; i++)
+    {
+      for (int j = 0; j < u->down[i].n_layers; j++)
+        channels[*n] = u->cfg.channels[i], levels[(*n)++] = i;
+      if (u->down[i].sampler_w.data != NULL)
+        channels[*n] = u->cfg.channels[i], levels[(*n)++] = i + 1;
+    }
+}
+
+int
+lf_unet_get_n_skips (const LfUnet *unet)
+{
+  int64_t c[1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1)];
+  int     l[G_N_ELEMENTS (c)], n;
+
+  skip_levels (unet, c, l, &n);
+  return n;
+}
+
+void
+lf_unet_skip_shape (const LfUnet *unet,
+                    int           i,
+                    int64_t       batch,
+                    int64_t       h,
+                    int64_t       w,
+                    int64_t       shape[4])
+{
+  int64_t c[1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1)];
+  int     l[G_N_ELEMENTS (c)], n;
+
+  skip_levels (unet, c, l, &n);
+  if (i >= n) /* the mid block's output */
+    {
+      const int last = unet->cfg.n_levels - 1;
+
+      shape[0] = batch, shape[1] = unet->cfg.channels[last];
+      shape[2] = level_side (h, last), shape[3] = level_side (w, last);
+      return;
+    }
+  shape[0] = batch, shape[1] = c[i];
+  shape[2] = level_side (h, l[i]), shape[3] = level_side (w, l[i]);
+}
+
+static gboolean
+same_shape (const LfTensor *a, const LfTensor *b)
+{
+  if (a->ndim != b->ndim)
+    return FALSE;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->shape[d] != b->shape[d])
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_extras (const LfUnet       *u,
+              const LfUnetExtras *ex,
+              const LfTensor     *x,
+              GError            **error)
+{
+  const int n = lf_unet_get_n_skips (u);
+
+  if (ex->down_residuals == NULL && ex->mid_residual == NULL)
+    return TRUE;
+  if (ex->down_residuals == NULL || ex->mid_residual == NULL
+      || ex->n_down_residuals != n)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
+                   _ ("UNet: %d ControlNet residuals for %d skip connections"),
+                   ex->n_down_residuals, n);
+      return FALSE;
+    }
+  for (int i = 0; i <= n; i++)
+    {
+      const LfTensor *r = i < n ? &ex->down_residuals[i] : ex->mid_residual;
+      int64_t         shape[4];
+      LfTensor        want;
+
+      lf_unet_skip_shape (u, i, x->shape[0], x->shape[2], x->shape[3], shape);
+      want = lf_tensor_make (NULL, LF_DTYPE_F32, 4, shape);
+      if (!same_shape (r, &want))
+        {
+          g_set_error (error, LF_ERROR, LF_ERROR_INVALID_REQUEST,
+                       _ ("UNet: ControlNet residual %d has the wrong shape "
+                          "(%lld channels for %lld)"),
+                       i, (long long)r->shape[1], (long long)shape[1]);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 lf_unet_forward (LfUnet         *unet,
                  const LfTensor *x,
@@ -699,17 +799,31 @@ lf_unet_forward (LfUnet         *unet,
                  LfTensor       *out,
                  GError        **error)
 {
-  const UnetConfig *cfg = &unet->cfg;
-  LfOps            *ops = unet->ops;
-  const int         n = cfg->n_levels;
-  int64_t           B, H, W;
-  LfTensor          skips[1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1)];
-  LfTensor          temb, spare, h, tmp;
-  int               n_skips = 0;
-  UnetRun           run;
-  size_t            mark;
-  float            *slot;
-  gboolean          ok;
+  return lf_unet_forward_with (unet, x, t, context, NULL, scratch, out, error);
+}
+
+gboolean
+lf_unet_forward_with (LfUnet             *unet,
+                      const LfTensor     *x,
+                      const float        *t,
+                      const LfTensor     *context,
+                      const LfUnetExtras *extras,
+                      LfArena            *scratch,
+                      LfTensor           *out,
+                      GError            **error)
+{
+  static const LfUnetExtras none = { 0 };
+  const UnetConfig         *cfg = &unet->cfg;
+  LfOps                    *ops = unet->ops;
+  const int                 n = cfg->n_levels;
+  int64_t                   B, H, W;
+  LfTensor skips[1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1)];
+  LfTensor temb, spare, h, tmp;
+  int      n_skips = 0;
+  UnetRun  run;
+  size_t   mark;
+  float   *slot;
+  gboolean ok;
 
   g_return_val_if_fail (x->ndim == 4 && x->shape[1] == cfg->in_channels, FALSE);
   g_return_val_if_fail (context->ndim == 3 && context->shape[0] == x->shape[0]
@@ -717,7 +831,10 @@ lf_unet_forward (LfUnet         *unet,
                         FALSE);
   g_return_val_if_fail (out->ndim == 4 && out->shape[1] == cfg->out_channels,
                         FALSE);
-  if (!check_request (unet, x, scratch, context->shape[1], error))
+  if (extras == NULL)
+    extras = &none;
+  if (!check_request (unet, x, scratch, context->shape[1], error)
+      || !check_extras (unet, extras, x, error))
     return FALSE;
   B = x->shape[0], H = x->shape[2], W = x->shape[3];
   mark = lf_arena_mark (scratch);
@@ -728,7 +845,9 @@ lf_unet_forward (LfUnet         *unet,
                    .eps = (float)cfg->eps,
                    .temb_silu = &temb,
                    .context = context,
-                   .max_mid = max_mid (unet) };
+                   .max_mid = max_mid (unet),
+                   .ip_tokens = extras->ip_tokens,
+                   .ip_scale = extras->ip_scale };
   time_embedding (unet, scratch, t, &temb);
   skips[n_skips++] = carve4 (scratch, B, cfg->channels[0], H, W);
   ops->conv2d (ops, x, &unet->conv_in_w, &unet->conv_in_b,
@@ -743,6 +862,12 @@ lf_unet_forward (LfUnet         *unet,
   slot = unet_carve (scratch, 1, (int64_t[]){ slot_floats (unet, B, H, W) })
              .data;
   ok = ok && mid_block (unet, &run, slot, &spare, &h, error);
+  /* diffusers adds the residuals to the skips only: the mid block has read
+   * the last down block's plain output (it does not write its input). */
+  for (int i = 0; ok && extras->down_residuals != NULL && i < n_skips; i++)
+    ops->add (ops, &skips[i], &extras->down_residuals[i], &skips[i]);
+  if (ok && extras->mid_residual != NULL)
+    ops->add (ops, &h, extras->mid_residual, &h);
   for (int i = 0; ok && i < n; i++)
     ok = up_block (unet, &run, i, skips, &n_skips, slot, &h, error);
 

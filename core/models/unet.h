@@ -71,6 +71,43 @@ gboolean lf_unet_forward (LfUnet         *unet,
                           LfTensor       *out,
                           GError        **error);
 
+/* What a forward may add to the plain UNet. */
+typedef struct
+{
+  /* ControlNet: added to the skip connections (in the order the down
+   * blocks push them, conv_in's first) and to the mid block's output, as
+   * diffusers' down/mid_block_additional_residuals; NULL for none. */
+  const LfTensor *down_residuals; /* n_down_residuals, (B, C_i, h_i, w_i) */
+  int             n_down_residuals;
+  const LfTensor *mid_residual; /* (B, C_mid, h_mid, w_mid) */
+  /* IP-Adapter (lf_unet_mount_ip_adapter): image tokens (B, T, D_ip) for
+   * the decoupled cross-attention, weighted by @ip_scale; NULL for none. */
+  const LfTensor *ip_tokens;
+  float           ip_scale;
+} LfUnetExtras;
+
+/* lf_unet_forward with ControlNet residuals and/or IP-Adapter tokens;
+ * @extras may be NULL. Residuals whose count or shapes do not match the
+ * skips give LF_ERROR_INVALID_REQUEST. */
+gboolean lf_unet_forward_with (LfUnet             *unet,
+                               const LfTensor     *x,
+                               const float        *t,
+                               const LfTensor     *context,
+                               const LfUnetExtras *extras,
+                               LfArena            *scratch,
+                               LfTensor           *out,
+                               GError            **error);
+
+/* The number of skip connections (12 for SD-1.x) and their shapes for
+ * batch B at latent h × w; index n is the mid block's output. */
+int  lf_unet_get_n_skips (const LfUnet *unet);
+void lf_unet_skip_shape (const LfUnet *unet,
+                         int           i,
+                         int64_t       batch,
+                         int64_t       h,
+                         int64_t       w,
+                         int64_t       shape[4]);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfUnet, lf_unet_free)
 
 G_END_DECLS

@@ -1,0 +1,202 @@
+/* pending.c: TEMPORARY — removed when the ControlNet, IP-Adapter and image
+ * preprocessing branches land. Every function fails cleanly. */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "linfusion.h"
+
+#include "controlnet.h"
+#include "image-ops.h"
+#include "ip-adapter.h"
+
+static gboolean
+pending (GError **error)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "pending");
+  return FALSE;
+}
+
+LfControlNet *
+lf_controlnet_open (const char     *path,
+                    const LfConfig *unet_cfg,
+                    LfOps          *ops,
+                    GError        **error)
+{
+  (void)path, (void)unet_cfg, (void)ops;
+  pending (error);
+  return NULL;
+}
+void
+lf_controlnet_free (LfControlNet *cn)
+{
+  (void)cn;
+}
+gboolean
+lf_controlnet_check_fits (const LfControlNet *cn,
+                          const LfUnet       *unet,
+                          GError            **error)
+{
+  (void)cn, (void)unet;
+  return pending (error);
+}
+gboolean
+lf_controlnet_mount_linfusion (LfControlNet      *cn,
+                               const LfComponent *linfusion,
+                               const LfConfig    *cfg,
+                               GError           **error)
+{
+  (void)cn, (void)linfusion, (void)cfg;
+  return pending (error);
+}
+void
+lf_controlnet_unmount_linfusion (LfControlNet *cn)
+{
+  (void)cn;
+}
+int
+lf_controlnet_get_n_residuals (const LfControlNet *cn)
+{
+  (void)cn;
+  return 0;
+}
+size_t
+lf_controlnet_plan (const LfControlNet *cn,
+                    int64_t             batch,
+                    int64_t             h,
+                    int64_t             w,
+                    int64_t             context_len)
+{
+  (void)cn, (void)batch, (void)h, (void)w, (void)context_len;
+  return 0;
+}
+gboolean
+lf_controlnet_embed_condition (LfControlNet   *cn,
+                               const LfTensor *cond,
+                               LfTensor       *out,
+                               GError        **error)
+{
+  (void)cn, (void)cond, (void)out;
+  return pending (error);
+}
+gboolean
+lf_controlnet_forward (LfControlNet   *cn,
+                       const LfTensor *x,
+                       const float    *t,
+                       const LfTensor *context,
+                       const LfTensor *cond_emb,
+                       const float    *scales,
+                       LfArena        *scratch,
+                       LfTensor       *down,
+                       LfTensor       *mid,
+                       GError        **error)
+{
+  (void)cn, (void)x, (void)t, (void)context, (void)cond_emb, (void)scales,
+      (void)scratch, (void)down, (void)mid;
+  return pending (error);
+}
+
+LfClipVision *
+lf_clip_vision_open (const char *folder, LfOps *ops, GError **error)
+{
+  (void)folder, (void)ops;
+  pending (error);
+  return NULL;
+}
+void
+lf_clip_vision_free (LfClipVision *enc)
+{
+  (void)enc;
+}
+int64_t
+lf_clip_vision_get_image_size (const LfClipVision *enc)
+{
+  (void)enc;
+  return 224;
+}
+LfIpAdapter *
+lf_ip_adapter_open (const char *path, LfOps *ops, GError **error)
+{
+  (void)path, (void)ops;
+  pending (error);
+  return NULL;
+}
+void
+lf_ip_adapter_free (LfIpAdapter *ip)
+{
+  (void)ip;
+}
+gboolean
+lf_ip_adapter_check_encoder (const LfIpAdapter  *ip,
+                             const LfClipVision *enc,
+                             GError            **error)
+{
+  (void)ip, (void)enc;
+  return pending (error);
+}
+gboolean
+lf_ip_adapter_mount (const LfIpAdapter *ip, LfUnet *unet, GError **error)
+{
+  (void)ip, (void)unet;
+  return pending (error);
+}
+void
+lf_ip_adapter_unmount (LfUnet *unet)
+{
+  (void)unet;
+}
+int64_t
+lf_ip_adapter_get_n_tokens (const LfIpAdapter *ip)
+{
+  (void)ip;
+  return 4;
+}
+int64_t
+lf_ip_adapter_get_token_dim (const LfIpAdapter *ip)
+{
+  (void)ip;
+  return 768;
+}
+gboolean
+lf_ip_adapter_encode (LfIpAdapter    *ip,
+                      LfClipVision   *enc,
+                      const LfTensor *pixels,
+                      LfTensor       *tokens,
+                      GError        **error)
+{
+  (void)ip, (void)enc, (void)pixels, (void)tokens;
+  return pending (error);
+}
+
+gboolean
+lf_image_clip_preprocess (const guint8 *rgb,
+                          int64_t       width,
+                          int64_t       height,
+                          size_t        stride,
+                          int64_t       size,
+                          float        *out,
+                          GError      **error)
+{
+  (void)rgb, (void)width, (void)height, (void)stride, (void)size, (void)out;
+  return pending (error);
+}
+
+guint8 *
+lf_control_image_prepare (const guint8       *rgb,
+                          int64_t             width,
+                          int64_t             height,
+                          size_t              stride,
+                          LfControlPreprocess kind,
+                          double              canny_low,
+                          double              canny_high,
+                          double              tile_rate,
+                          int64_t             out_width,
+                          int64_t             out_height,
+                          GError            **error)
+{
+  (void)rgb, (void)width, (void)height, (void)stride, (void)kind,
+      (void)canny_low, (void)canny_high, (void)tile_rate, (void)out_width,
+      (void)out_height;
+  pending (error);
+  return NULL;
+}
