@@ -248,7 +248,9 @@ lf_engine_load_linfusion (LfEngine *e, const char *path, GError **error)
     }
   g_clear_pointer (&e->linfusion, lf_model_files_free);
   e->linfusion = g_steal_pointer (&files);
-  return TRUE;
+  /* a ControlNet that runs LinFusion takes the new modules too */
+  return !e->controlnet_linfusion
+         || lf_engine_set_controlnet_linfusion (e, TRUE, error);
 }
 
 const float *

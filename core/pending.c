@@ -54,6 +54,12 @@ lf_controlnet_unmount_linfusion (LfControlNet *cn)
 {
   (void)cn;
 }
+gboolean
+lf_controlnet_get_global_pool (const LfControlNet *cn)
+{
+  (void)cn;
+  return FALSE;
+}
 int
 lf_controlnet_get_n_residuals (const LfControlNet *cn)
 {

@@ -14,27 +14,11 @@
 
 #include "arena.h"
 #include "engine-private.h"
+#include "pipeline-private.h"
 #include "request-private.h"
 #include "rng.h"
 
 #define STRIP_ROWS 64
-
-typedef struct
-{
-  LfEngine        *e;
-  const LfRequest *r;
-  LfProgressFunc   progress;
-  gpointer         user_data;
-  GCancellable    *cancel;
-  GTimer          *timer;
-
-  int64_t  h, w, c;     /* latent height, width, channels */
-  int64_t  n;           /* c · h · w                       */
-  int      batch;       /* 2 with guidance, else 1         */
-  float   *context;     /* (batch, L, D): [uncond, cond]   */
-  int64_t  context_len; /* L                               */
-  LfArena *arena;
-} Generation;
 
 static void
 report_latents (
@@ -48,8 +32,8 @@ report_latents (
     g->progress (&p, g->user_data);
 }
 
-static void
-report (Generation *g, LfStage stage, int step, int n_steps)
+void
+pipeline_report (Generation *g, LfStage stage, int step, int n_steps)
 {
   report_latents (g, stage, step, n_steps, NULL);
 }
@@ -158,14 +142,14 @@ stage_text (Generation *g, GError **error)
   g_autofree float *cond = NULL, *uncond = NULL;
   int64_t           lc, lu = 0;
 
-  report (g, LF_STAGE_TEXT, 0, g->batch);
+  pipeline_report (g, LF_STAGE_TEXT, 0, g->batch);
   if (!encode (g, g->r->prompt, &cond, &lc, error))
     return FALSE;
   if (g->batch == 1)
     {
       g->context = g_steal_pointer (&cond);
       g->context_len = lc;
-      report (g, LF_STAGE_TEXT, 1, 1);
+      pipeline_report (g, LF_STAGE_TEXT, 1, 1);
       return TRUE;
     }
   if (!encode (g, g->r->negative_prompt, &uncond, &lu, error))
@@ -182,7 +166,7 @@ stage_text (Generation *g, GError **error)
   memcpy (g->context, uncond, (size_t)(g->context_len * d) * sizeof (float));
   memcpy (g->context + g->context_len * d, cond,
           (size_t)(g->context_len * d) * sizeof (float));
-  report (g, LF_STAGE_TEXT, 2, 2);
+  pipeline_report (g, LF_STAGE_TEXT, 2, 2);
   return TRUE;
 }
 
@@ -215,7 +199,7 @@ encode_init_image (Generation *g, LfTorchRng *rng, float *x0, GError **error)
   const float      scale = lf_vae_get_scaling_factor (g->e->vae);
   float           *px;
 
-  report (g, LF_STAGE_ENCODE, 0, 1);
+  pipeline_report (g, LF_STAGE_ENCODE, 0, 1);
   if (!lf_arena_tensor (g->arena, LF_DTYPE_F32, 4, ishape, &image, error)
       || !lf_arena_tensor (g->arena, LF_DTYPE_F32, 4, lshape, &mean, error)
       || !lf_arena_tensor (g->arena, LF_DTYPE_F32, 4, lshape, &logvar, error))
@@ -240,7 +224,7 @@ encode_init_image (Generation *g, LfTorchRng *rng, float *x0, GError **error)
       x0[i] = scale * (m + s * x0[i]);
     }
   lf_arena_reset (g->arena, mk);
-  report (g, LF_STAGE_ENCODE, 1, 1);
+  pipeline_report (g, LF_STAGE_ENCODE, 1, 1);
   return TRUE;
 }
 
@@ -255,15 +239,12 @@ denoise (Generation  *g,
 {
   const size_t  mk = lf_arena_mark (g->arena);
   const int64_t xs[4] = { g->batch, g->c, g->h, g->w };
-  const int64_t cs[3]
-      = { g->batch, g->context_len,
-          lf_text_encoder_get_hidden_size (g->e->text_encoder) };
-  const float  scale = lf_sampler_get_input_scale (sampler, i);
-  const float  t = (float)lf_sampler_get_timestep (sampler, i);
-  const float  ts[2] = { t, t };
-  const float  s = (float)g->r->guidance;
-  LfTensor     x, out, ctx = lf_tensor_make (g->context, LF_DTYPE_F32, 3, cs);
-  const float *e;
+  const float   scale = lf_sampler_get_input_scale (sampler, i);
+  const float   t = (float)lf_sampler_get_timestep (sampler, i);
+  const float   ts[2] = { t, t };
+  const float   s = (float)g->r->guidance;
+  LfTensor      x, out;
+  const float  *e;
 
   if (!lf_arena_tensor (g->arena, LF_DTYPE_F32, 4, xs, &x, error)
       || !lf_arena_tensor (g->arena, LF_DTYPE_F32, 4, xs, &out, error))
@@ -271,7 +252,8 @@ denoise (Generation  *g,
   for (int b = 0; b < g->batch; b++)
     for (int64_t k = 0; k < g->n; k++)
       ((float *)x.data)[b * g->n + k] = latents[k] * scale;
-  if (!lf_unet_forward (g->e->unet, &x, ts, &ctx, g->arena, &out, error))
+  if (!pipeline_unet (g, i, lf_sampler_get_n_steps (sampler), &x, ts, &out,
+                      error))
     return FALSE;
   e = out.data;
   for (int64_t k = 0; k < g->n; k++)
@@ -378,7 +360,7 @@ stage_decode (Generation *g, LfSink *sink, GError **error)
   LfTensor           z, image;
   int                n_strips;
 
-  report (g, LF_STAGE_DECODE, 0, 1);
+  pipeline_report (g, LF_STAGE_DECODE, 0, 1);
   if (!lf_arena_tensor (g->arena, LF_DTYPE_F32, 4, zs, &z, error)
       || !lf_arena_tensor (g->arena, LF_DTYPE_F32, 4, is, &image, error))
     return FALSE;
@@ -401,7 +383,7 @@ stage_decode (Generation *g, LfSink *sink, GError **error)
       to_rgb8 (image.data, H, W, y, rows, rgb);
       if (!sink->write (sink, y, rows, rgb, (size_t)(W * 3), error))
         return FALSE;
-      report (g, LF_STAGE_DECODE, (int)(y / strip) + 1, n_strips);
+      pipeline_report (g, LF_STAGE_DECODE, (int)(y / strip) + 1, n_strips);
     }
   return sink->finish (sink, error);
 }
@@ -413,11 +395,10 @@ plan_bytes (const Generation *g)
   size_t        need;
 
   need = lf_text_encoder_plan (g->e->text_encoder, 1);
-  need = MAX (need,
-              lf_unet_plan (g->e->unet, g->batch, g->h, g->w, g->context_len)
-                  + 2
-                        * lf_arena_padded_size ((size_t)(g->batch * g->n)
-                                                * sizeof (float)));
+  need = MAX (need, pipeline_denoise_plan (g)
+                        + 2
+                              * lf_arena_padded_size ((size_t)(g->batch * g->n)
+                                                      * sizeof (float)));
   need = MAX (need, lf_vae_plan_decode (g->e->vae, 1, g->h, g->w)
                         + lf_arena_padded_size ((size_t)(3 * H * W + g->n)
                                                 * sizeof (float)));
@@ -461,7 +442,8 @@ lf_engine_generate (LfEngine        *e,
       /* diffusers: do_classifier_free_guidance = guidance_scale > 1 */
       g.batch = r->guidance > 1.0 ? 2 : 1;
       ok = validate (e, r, error) && check_init_noise (&g, error)
-           && stage_text (&g, error)
+           && pipeline_validate_adapters (e, r, error) && stage_text (&g, error)
+           && pipeline_prepare_adapters (&g, error)
            && (g.arena = lf_arena_new (plan_bytes (&g), error)) != NULL
            && stage_sampling (&g, error) && stage_decode (&g, sink, error);
       g_timer_destroy (g.timer);
@@ -470,5 +452,6 @@ lf_engine_generate (LfEngine        *e,
     sink->abort (sink);
   lf_arena_free (g.arena);
   g_free (g.context);
+  pipeline_clear_adapters (&g);
   return ok;
 }

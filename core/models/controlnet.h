@@ -52,6 +52,10 @@ gboolean lf_controlnet_mount_linfusion (LfControlNet      *cn,
                                         GError           **error);
 void     lf_controlnet_unmount_linfusion (LfControlNet *cn);
 
+/* config global_pool_conditions (shuffle models): the pipeline then runs
+ * guess mode, and the residuals are not logspace-scaled. */
+gboolean lf_controlnet_get_global_pool (const LfControlNet *cn);
+
 /* Down residuals (12 for SD-1.x); the mid residual comes after them. */
 int lf_controlnet_get_n_residuals (const LfControlNet *cn);
 
