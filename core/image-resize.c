@@ -183,7 +183,8 @@ resample_horizontal (const guint8 *src,
     }
 }
 
-/* @src row 0 is source row @row0 of the coefficients. */
+/* @src row 0 is source row @row0 of the coefficients; @acc holds one
+ * output row of sums. Taps outermost, so the source is read row by row. */
 static void
 resample_vertical (const guint8 *src,
                    size_t        stride,
@@ -191,6 +192,7 @@ resample_vertical (const guint8 *src,
                    int64_t       width,
                    const Coeffs *c,
                    int64_t       out_h,
+                   int64_t      *acc,
                    guint8       *dst)
 {
   const int64_t n = width * 3;
@@ -202,13 +204,16 @@ resample_vertical (const guint8 *src,
       guint8        *out = dst + (size_t)yy * (size_t)n;
 
       for (int64_t i = 0; i < n; i++)
+        acc[i] = 1 << (PRECISION_BITS - 1);
+      for (int64_t y = 0; y < c->count[yy]; y++)
         {
-          int64_t s = 1 << (PRECISION_BITS - 1);
+          const guint8 *row = in + (size_t)y * stride;
 
-          for (int64_t y = 0; y < c->count[yy]; y++)
-            s += in[(size_t)y * stride + i] * (int64_t)k[y];
-          out[i] = clip8 (s);
+          for (int64_t i = 0; i < n; i++)
+            acc[i] += row[i] * (int64_t)k[y];
         }
+      for (int64_t i = 0; i < n; i++)
+        out[i] = clip8 (acc[i]);
     }
 }
 
@@ -244,12 +249,13 @@ lf_image_resize (const guint8 *rgb,
 {
   g_auto (Coeffs) cv = { 0 };
   g_auto (Coeffs) ch = { 0 };
-  g_autofree guint8 *tmp = NULL;
-  const guint8      *src = rgb;
-  size_t             src_stride = stride;
-  int64_t            row0 = 0;
-  size_t             out_bytes;
-  guint8            *out;
+  g_autofree guint8  *tmp = NULL;
+  g_autofree int64_t *acc = NULL;
+  const guint8       *src = rgb;
+  size_t              src_stride = stride;
+  int64_t             row0 = 0;
+  size_t              out_bytes;
+  guint8             *out;
 
   g_return_val_if_fail (rgb != NULL, NULL);
   g_return_val_if_fail (width > 0 && height > 0, NULL);
@@ -287,11 +293,14 @@ lf_image_resize (const guint8 *rgb,
 
   out_bytes = (size_t)out_width * 3 * (size_t)out_height;
   out = g_try_malloc (out_bytes);
-  if (out == NULL)
+  acc = g_try_new (int64_t, out_width * 3);
+  if (out == NULL || acc == NULL)
     {
+      g_free (out);
       alloc_failed (out_bytes, error);
       return NULL;
     }
-  resample_vertical (src, src_stride, row0, out_width, &cv, out_height, out);
+  resample_vertical (src, src_stride, row0, out_width, &cv, out_height, acc,
+                     out);
   return out;
 }

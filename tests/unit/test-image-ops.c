@@ -209,6 +209,7 @@ test_clip_preprocess (void)
       const int64_t      size = (int64_t)a[1], step = (int64_t)a[2];
       const int64_t      m = (size + step - 1) / step;
       const float       *r = ref->data;
+      double             max_diff = 0.0;
 
       g_assert_cmpint (ref->dtype, ==, LF_ST_F32);
       g_assert_cmpint (lf_st_tensor_numel (ref), ==, 3 * m * m);
@@ -231,11 +232,53 @@ test_clip_preprocess (void)
       what = g_strdup_printf ("clip_%d (%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
                               ", size %" G_GINT64_FORMAT ")",
                               n, im.width, im.height, size);
+      for (int64_t i = 0; i < 3 * m * m; i++)
+        max_diff = MAX (max_diff, fabs ((double)picked[i] - want[i]));
+      /* The margin, shown with --verbose. */
+      g_test_message ("%s: max |diff| %.3g", what, max_diff);
       lf_test_assert_close (what, picked, want, 3 * m * m, 0.0, 1e-6);
       for (int64_t i = 0; i < 3 * size * size; i++)
         g_assert_false (isnan (got[i]));
     }
   g_assert_cmpint (n, >=, 4);
+}
+
+/* The conformance set's IP-Adapter pixel values: what diffusers' own
+ * feature extractor made of the reference image. */
+static void
+test_clip_preprocess_conformance (void)
+{
+  g_autofree char *dir = lf_test_conformance_dir ("sd15-tiny-seed0");
+  g_autofree char *path = NULL;
+  g_autoptr (LfSafetensors) st = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree float  *got = NULL;
+  g_autofree double *want = NULL;
+  const LfStTensor  *image, *pixels;
+  const float       *p;
+  int64_t            n;
+
+  if (dir == NULL)
+    return;
+  path = g_build_filename (dir, "ref", "ip_adapter_parts.safetensors", NULL);
+  st = lf_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  image = lookup (st, "ip_image_u8", LF_ST_U8);
+  pixels = lookup (st, "pixel_values", LF_ST_F32);
+  g_assert_cmpint (pixels->ndim, ==, 4);
+  n = lf_st_tensor_numel (pixels);
+  got = lf_test_alloc_f32 (n);
+  want = lf_test_alloc_f64 (n);
+  lf_test_poison (got, n);
+  g_assert_true (lf_image_clip_preprocess (
+      image->data, image->shape[1], image->shape[0],
+      (size_t)image->shape[1] * 3, pixels->shape[3], got, &error));
+  g_assert_no_error (error);
+  p = pixels->data;
+  for (int64_t i = 0; i < n; i++)
+    want[i] = p[i];
+  lf_test_assert_close ("ip_adapter_parts pixel_values", got, want, n, 0.0,
+                        1e-6);
 }
 
 static void
@@ -390,6 +433,8 @@ main (int argc, char **argv)
   g_test_add_func ("/image-ops/resize-area", test_resize_area);
   g_test_add_func ("/image-ops/canny", test_canny);
   g_test_add_func ("/image-ops/clip-preprocess", test_clip_preprocess);
+  g_test_add_func ("/image-ops/clip-preprocess/conformance",
+                   test_clip_preprocess_conformance);
   g_test_add_func ("/image-ops/control-prepare", test_control_prepare);
   g_test_add_func ("/image-ops/padded-stride", test_padded_stride);
   g_test_add_func ("/image-ops/control-prepare/bad-arguments",
