@@ -173,36 +173,3 @@ lf_ip_adapter_encode (LfIpAdapter    *ip,
   (void)ip, (void)enc, (void)pixels, (void)tokens;
   return pending (error);
 }
-
-gboolean
-lf_image_clip_preprocess (const guint8 *rgb,
-                          int64_t       width,
-                          int64_t       height,
-                          size_t        stride,
-                          int64_t       size,
-                          float        *out,
-                          GError      **error)
-{
-  (void)rgb, (void)width, (void)height, (void)stride, (void)size, (void)out;
-  return pending (error);
-}
-
-guint8 *
-lf_control_image_prepare (const guint8       *rgb,
-                          int64_t             width,
-                          int64_t             height,
-                          size_t              stride,
-                          LfControlPreprocess kind,
-                          double              canny_low,
-                          double              canny_high,
-                          double              tile_rate,
-                          int64_t             out_width,
-                          int64_t             out_height,
-                          GError            **error)
-{
-  (void)rgb, (void)width, (void)height, (void)stride, (void)kind,
-      (void)canny_low, (void)canny_high, (void)tile_rate, (void)out_width,
-      (void)out_height;
-  pending (error);
-  return NULL;
-}
