@@ -29,6 +29,9 @@ void lf_clip_vision_free (LfClipVision *enc);
 /* config image_size (224 for ViT-H/14): CLIPImageProcessor's size. */
 int64_t lf_clip_vision_get_image_size (const LfClipVision *enc);
 
+/* Arena bytes lf_clip_vision_forward needs for @batch images. */
+size_t lf_clip_vision_plan (const LfClipVision *enc, int64_t batch);
+
 /**
  * lf_clip_vision_forward:
  * @pixels: (B, 3, S, S) CLIPImageProcessor output
