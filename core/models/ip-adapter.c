@@ -154,11 +154,13 @@ lf_ip_adapter_check_encoder (const LfIpAdapter  *ip,
                              const LfClipVision *enc,
                              GError            **error)
 {
-  const gboolean plain = ip->proj.kind == IP_KIND_PLAIN;
-  const int64_t  have = plain ? clip_vision_get_projection_dim (enc)
-                              : clip_vision_get_hidden_size (enc);
+  gboolean plain;
+  int64_t  have;
 
   g_return_val_if_fail (ip != NULL && enc != NULL, FALSE);
+  plain = ip->proj.kind == IP_KIND_PLAIN;
+  have = plain ? clip_vision_get_projection_dim (enc)
+               : clip_vision_get_hidden_size (enc);
   if (have == ip->proj.in_dim)
     return TRUE;
   g_set_error (error, LF_ERROR, LF_ERROR_FORMAT,
