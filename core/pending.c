@@ -8,7 +8,6 @@
 
 #include "controlnet.h"
 #include "image-ops.h"
-#include "ip-adapter.h"
 
 static gboolean
 pending (GError **error)
@@ -102,74 +101,3 @@ lf_controlnet_forward (LfControlNet   *cn,
   return pending (error);
 }
 
-LfClipVision *
-lf_clip_vision_open (const char *folder, LfOps *ops, GError **error)
-{
-  (void)folder, (void)ops;
-  pending (error);
-  return NULL;
-}
-void
-lf_clip_vision_free (LfClipVision *enc)
-{
-  (void)enc;
-}
-int64_t
-lf_clip_vision_get_image_size (const LfClipVision *enc)
-{
-  (void)enc;
-  return 224;
-}
-LfIpAdapter *
-lf_ip_adapter_open (const char *path, LfOps *ops, GError **error)
-{
-  (void)path, (void)ops;
-  pending (error);
-  return NULL;
-}
-void
-lf_ip_adapter_free (LfIpAdapter *ip)
-{
-  (void)ip;
-}
-gboolean
-lf_ip_adapter_check_encoder (const LfIpAdapter  *ip,
-                             const LfClipVision *enc,
-                             GError            **error)
-{
-  (void)ip, (void)enc;
-  return pending (error);
-}
-gboolean
-lf_ip_adapter_mount (const LfIpAdapter *ip, LfUnet *unet, GError **error)
-{
-  (void)ip, (void)unet;
-  return pending (error);
-}
-void
-lf_ip_adapter_unmount (LfUnet *unet)
-{
-  (void)unet;
-}
-int64_t
-lf_ip_adapter_get_n_tokens (const LfIpAdapter *ip)
-{
-  (void)ip;
-  return 4;
-}
-int64_t
-lf_ip_adapter_get_token_dim (const LfIpAdapter *ip)
-{
-  (void)ip;
-  return 768;
-}
-gboolean
-lf_ip_adapter_encode (LfIpAdapter    *ip,
-                      LfClipVision   *enc,
-                      const LfTensor *pixels,
-                      LfTensor       *tokens,
-                      GError        **error)
-{
-  (void)ip, (void)enc, (void)pixels, (void)tokens;
-  return pending (error);
-}

@@ -29,6 +29,9 @@ void lf_clip_vision_free (LfClipVision *enc);
 /* config image_size (224 for ViT-H/14): CLIPImageProcessor's size. */
 int64_t lf_clip_vision_get_image_size (const LfClipVision *enc);
 
+/* Arena bytes lf_clip_vision_forward needs for @batch images. */
+size_t lf_clip_vision_plan (const LfClipVision *enc, int64_t batch);
+
 /**
  * lf_clip_vision_forward:
  * @pixels: (B, 3, S, S) CLIPImageProcessor output
@@ -54,8 +57,11 @@ gboolean lf_ip_adapter_check_encoder (const LfIpAdapter  *ip,
                                       const LfClipVision *enc,
                                       GError            **error);
 
-/* Binds ip_adapter.<2k+1>.to_{k,v}_ip to the k-th attn2 in down → mid → up
- * order. A file for another cross-attention size or layer count gives
+/* Binds ip_adapter.<2k+1>.to_{k,v}_ip to the k-th attn2 in diffusers'
+ * attn_processors order: down_blocks, up_blocks, then mid_block (the UNet
+ * assigns up_blocks before mid_block; ip_adapter.31 is the mid block's in
+ * SD-1.5). The UNet's attn2 only hold views: @ip must outlive the mount.
+ * A file for another cross-attention size or layer count gives
  * LF_ERROR_FORMAT naming the key and shapes and leaves @unet unchanged.
  * Unmount clears them again. */
 gboolean

@@ -2,7 +2,8 @@
  * Mirrors diffusers 0.30.3 resnet.py (ResnetBlock2D), downsampling.py,
  * upsampling.py, transformers/transformer_2d.py (Transformer2DModel,
  * continuous input), attention.py (BasicTransformerBlock, FeedForward with
- * GEGLU) and attention_processor.py (Attention with AttnProcessor).
+ * GEGLU) and attention_processor.py (Attention with AttnProcessor, and
+ * IPAdapterAttnProcessor in attn2 when an IP-Adapter is mounted).
  */
 #include "config.h"
 
@@ -254,6 +255,16 @@ mlp_floats (int64_t rows, int64_t C, int64_t max_mid)
   return chunk_rows (rows) * MAX (8 * C, max_mid + C);
 }
 
+/* k and v of the IP-Adapter branch, (B, T, C) each, when one is mounted
+ * (all blocks of a transformer are mounted together). */
+static size_t
+ip_plan (const UnetTransformer *t, int64_t batch)
+{
+  const int64_t T = t->blocks[0].attn2.n_ip_tokens;
+
+  return T > 0 ? 2 * unet_bytes (batch * T * t->channels) : 0;
+}
+
 size_t
 unet_transformer_plan (const UnetTransformer *t,
                        int64_t                batch,
@@ -267,7 +278,7 @@ unet_transformer_plan (const UnetTransformer *t,
                         + unet_bytes (mlp_floats (rows, C, max_mid))
                         + unet_bytes (chunk_rows (rows) * 4 * C);
 
-  return full + MAX (full, blocks);
+  return full + MAX (full, blocks + ip_plan (t, batch));
 }
 
 /* FeedForward: h += net.2 (geglu (net.0.proj (x))), in chunks of rows so
@@ -305,7 +316,71 @@ typedef struct
   UnetAttnScratch self;  /* q, k, v (B, N, C) */
   UnetAttnScratch cross; /* q (B, N, C), k, v (B, L, C) */
   float          *ff_g;  /* (chunk, 4C) GEGLU output */
+  LfTensor        ip_k, ip_v; /* (B, T, C) IP-Adapter branch; NULL data
+                                 without one */
 } BlockBuffers;
+
+/* Whether @a's IP-Adapter branch runs, and whether run->ip_tokens fit it. */
+static gboolean
+ip_branch_runs (const UnetRun *run, const UnetAttention *a, int64_t B)
+{
+  const LfTensor *tok = run->ip_tokens;
+
+  if (tok == NULL)
+    return FALSE;
+  if (a->to_k_ip.data == NULL || tok->ndim != 3 || tok->shape[0] != B
+      || tok->shape[1] != a->n_ip_tokens
+      || tok->shape[2] != a->to_k_ip.shape[1])
+    {
+      lf_ops_fail (run->ops, LF_STATUS_INVALID,
+                   "IP-Adapter tokens (%lld, %lld, %lld) given to an attn2 "
+                   "with %s",
+                   (long long)tok->shape[0],
+                   (long long)(tok->ndim > 1 ? tok->shape[1] : 0),
+                   (long long)(tok->ndim > 2 ? tok->shape[2] : 0),
+                   a->to_k_ip.data == NULL ? "no adapter mounted"
+                                           : "another adapter mounted");
+      return FALSE;
+    }
+  /* diffusers skips the branch at scale 0 */
+  return run->ip_scale != 0.0f;
+}
+
+/* IPAdapterAttnProcessor: o = attention (q, k_text, v_text) + ip_scale ·
+ * attention (q, to_k_ip (tokens), to_v_ip (tokens)) with the same query
+ * and heads, then one to_out; h += to_out (o). The image branch's output
+ * goes to bb->self.k, which attn1 no longer needs. */
+static void
+cross_attention_forward (const UnetRun         *run,
+                         const UnetTransformer *t,
+                         const UnetAttention   *a,
+                         LfTensor              *h,
+                         BlockBuffers          *bb)
+{
+  LfOps        *ops = run->ops;
+  const int64_t d = t->channels / t->heads;
+  const float   scale = (float)(1.0 / sqrt ((double)d));
+  LfTensor     *x = &bb->a, *o_ip = &bb->self.k;
+
+  if (!ip_branch_runs (run, a, h->shape[0]))
+    {
+      unet_attention_forward (ops, a, t->heads, x, run->context, &bb->cross, h,
+                              TRUE);
+      return;
+    }
+  unet_linear (ops, x, &a->to_q, NULL, &bb->cross.q, FALSE);
+  unet_linear (ops, run->context, &a->to_k, NULL, &bb->cross.k, FALSE);
+  unet_linear (ops, run->context, &a->to_v, NULL, &bb->cross.v, FALSE);
+  ops->attention (ops, &bb->cross.q, &bb->cross.k, &bb->cross.v, (int)t->heads,
+                  scale, 0, x);
+  unet_linear (ops, run->ip_tokens, &a->to_k_ip, NULL, &bb->ip_k, FALSE);
+  unet_linear (ops, run->ip_tokens, &a->to_v_ip, NULL, &bb->ip_v, FALSE);
+  ops->attention (ops, &bb->cross.q, &bb->ip_k, &bb->ip_v, (int)t->heads, scale,
+                  0, o_ip);
+  ops->scale (ops, o_ip, run->ip_scale, o_ip);
+  ops->add (ops, x, o_ip, x);
+  unet_linear (ops, x, &a->out_w, &a->out_b, h, TRUE);
+}
 
 /* BasicTransformerBlock: h += attn1 (norm1 (h)); h += attn2 (norm2 (h),
  * context); h += ff (norm3 (h)). LinFusion replaces exactly attn1. */
@@ -327,8 +402,7 @@ basic_block_forward (const UnetRun         *run,
                             h, TRUE);
   ops->layer_norm (ops, h, &blk->norm2_gamma, &blk->norm2_beta, LAYER_NORM_EPS,
                    &bb->a);
-  unet_attention_forward (ops, &blk->attn2, t->heads, &bb->a, run->context,
-                          &bb->cross, h, TRUE);
+  cross_attention_forward (run, t, &blk->attn2, h, bb);
   ops->layer_norm (ops, h, &blk->norm3_gamma, &blk->norm3_beta, LAYER_NORM_EPS,
                    &bb->a);
   feed_forward (ops, blk, &bb->a, h, bb->self.mlp, bb->ff_g);
@@ -359,6 +433,14 @@ carve_block_buffers (const UnetRun         *run,
   bb->self.mlp = m.data;
   bb->self.mlp_floats = mlp[0];
   bb->ff_g = unet_carve (run->arena, 1, g).data;
+  bb->ip_k = bb->ip_v = (LfTensor){ 0 };
+  if (run->ip_tokens != NULL && t->blocks[0].attn2.n_ip_tokens > 0)
+    {
+      const int64_t ip[3] = { B, t->blocks[0].attn2.n_ip_tokens, C };
+
+      bb->ip_k = unet_carve (run->arena, 3, ip);
+      bb->ip_v = unet_carve (run->arena, 3, ip);
+    }
 }
 
 /* Transformer2DModel: GroupNorm (eps 1e-6) → proj_in → blocks → proj_out

@@ -73,8 +73,10 @@ typedef struct
   LfTensor out_w; /* (C, C) to_out.0 */
   LfTensor out_b; /* (C) */
   /* IP-Adapter's decoupled cross-attention (attn2 only): (C, D_ip), no
-   * bias; data NULL when no adapter is mounted. */
+   * bias; data NULL when no adapter is mounted. Views of the adapter's
+   * weights (lf_ip_adapter_mount / _unmount). */
   LfTensor to_k_ip, to_v_ip;
+  int64_t  n_ip_tokens; /* T the forward's plan reserves for; 0 unmounted */
 } UnetAttention;
 
 /* ---- LinFusion GeneralizedLinearAttention ------------------------------ */
@@ -227,7 +229,11 @@ void   unet_resnet_forward (const UnetRun    *run,
                             LfTensor         *y);
 size_t unet_resnet_plan (const UnetResnet *r, int64_t batch, int64_t hw);
 
-/* x (B, C, H, W) ← Transformer2DModel (x), in place (the residual is x). */
+/* x (B, C, H, W) ← Transformer2DModel (x), in place (the residual is x).
+ * With run->ip_tokens, each attn2 that has an IP-Adapter mounted adds
+ * ip_scale · attention (q, to_k_ip (tokens), to_v_ip (tokens)) before its
+ * to_out (diffusers IPAdapterAttnProcessor); tokens that do not fit the
+ * mounted adapter record LF_STATUS_INVALID. */
 void   unet_transformer_forward (const UnetRun         *run,
                                  const UnetTransformer *t,
                                  LfTensor              *x);
