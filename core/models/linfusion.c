@@ -230,9 +230,13 @@ lf_linfusion_forward (LfOps                 *ops,
 }
 
 /* The basic block whose attn1 is at diffusers path @m->module_name, checked
- * against the module's width and heads. */
+ * against the module's width and heads; NULL with @error unset when there
+ * is no such attn1 and @skip_absent. */
 static UnetBasicBlock *
-find_target (LfUnet *unet, const LinfusionModule *m, GError **error)
+find_target (LfUnet                *unet,
+             const LinfusionModule *m,
+             gboolean               skip_absent,
+             GError               **error)
 {
   for (guint i = 0; i < unet->transformers->len; i++)
     {
@@ -259,20 +263,36 @@ find_target (LfUnet *unet, const LinfusionModule *m, GError **error)
           return &t->blocks[j];
         }
     }
+  if (skip_absent)
+    return NULL;
   g_set_error (error, LF_ERROR, LF_ERROR_FORMAT,
                _ ("LinFusion module %s: the UNet has no such attn1"),
                m->module_name);
   return NULL;
 }
 
+static void
+clear_mounts (LfUnet *unet)
+{
+  for (guint i = 0; i < unet->transformers->len; i++)
+    {
+      UnetTransformer *t = g_ptr_array_index (unet->transformers, i);
+
+      for (int j = 0; j < t->depth; j++)
+        t->blocks[j].linfusion = NULL;
+    }
+}
+
 gboolean
-lf_unet_mount_linfusion (LfUnet            *unet,
-                         const LfComponent *linfusion,
-                         const LfConfig    *cfg,
-                         GError           **error)
+lf_unet_mount_linfusion_present (LfUnet            *unet,
+                                 const LfComponent *linfusion,
+                                 const LfConfig    *cfg,
+                                 gboolean           skip_absent,
+                                 GError           **error)
 {
   g_autoptr (Linfusion) lf = NULL;
   g_autofree UnetBasicBlock **targets = NULL;
+  int                         n_found = 0;
 
   g_return_val_if_fail (unet != NULL && linfusion != NULL, FALSE);
   lf = lf_linfusion_load (linfusion, cfg, unet->ops, error);
@@ -281,9 +301,17 @@ lf_unet_mount_linfusion (LfUnet            *unet,
   targets = g_new0 (UnetBasicBlock *, lf->n_modules);
   for (int i = 0; i < lf->n_modules; i++)
     {
-      targets[i] = find_target (unet, &lf->modules[i], error);
+      GError *local = NULL;
+
+      targets[i] = find_target (unet, &lf->modules[i], skip_absent, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
       if (targets[i] == NULL)
-        return FALSE;
+        continue;
+      n_found++;
       for (int k = 0; k < i; k++)
         if (targets[k] == targets[i])
           {
@@ -293,19 +321,38 @@ lf_unet_mount_linfusion (LfUnet            *unet,
             return FALSE;
           }
     }
-  /* Only now is the UNet touched: a failed mount leaves it as it was. */
-  for (guint i = 0; i < unet->transformers->len; i++)
+  if (n_found == 0)
     {
-      UnetTransformer *t = g_ptr_array_index (unet->transformers, i);
-
-      for (int j = 0; j < t->depth; j++)
-        t->blocks[j].linfusion = NULL;
+      g_set_error (error, LF_ERROR, LF_ERROR_FORMAT,
+                   _ ("%s: none of the %d LinFusion modules names an attn1 "
+                      "of this model"),
+                   lf_component_get_name (linfusion), lf->n_modules);
+      return FALSE;
     }
+  /* Only now is the UNet touched: a failed mount leaves it as it was. */
+  clear_mounts (unet);
   for (int i = 0; i < lf->n_modules; i++)
-    targets[i]->linfusion = &lf->modules[i];
+    if (targets[i] != NULL)
+      targets[i]->linfusion = &lf->modules[i];
   lf_linfusion_free (unet->linfusion);
   unet->linfusion = g_steal_pointer (&lf);
   return TRUE;
+}
+
+gboolean
+lf_unet_mount_linfusion (LfUnet            *unet,
+                         const LfComponent *linfusion,
+                         const LfConfig    *cfg,
+                         GError           **error)
+{
+  return lf_unet_mount_linfusion_present (unet, linfusion, cfg, FALSE, error);
+}
+
+void
+lf_unet_unmount_linfusion (LfUnet *unet)
+{
+  clear_mounts (unet);
+  g_clear_pointer (&unet->linfusion, lf_linfusion_free);
 }
 
 gboolean
