@@ -14,8 +14,12 @@
 #include "backend.h"
 #include "controlnet-private.h"
 
-/* Each strip buffer stays under this unless one output row needs more. */
-#define STRIP_BUDGET_BYTES ((size_t)32 << 20)
+/* Each of the two strip buffers stays under this unless one output row
+ * needs more. A strip of R output rows reads about 8R + 39 input rows (the
+ * halo of SD's eight 3×3 convolutions), so small strips recompute much: at
+ * 16384 pixels wide with 16 channels at full resolution, 128 MiB gives
+ * R = 11 (about 40 % recomputed) and 256 MiB in all. */
+#define STRIP_BUDGET_BYTES ((size_t)128 << 20)
 
 static gboolean
 bind_conv (LfControlNet      *cn,
@@ -145,22 +149,27 @@ strip_floats (const CnCondEmbedding *e,
   return most;
 }
 
+/* The most output rows whose strip fits the budget (at least one). */
 static int64_t
 choose_rows (const LfControlNet *cn,
              const int64_t      *height,
              const int64_t      *width)
 {
-  const int64_t out = height[cn->cond.n_convs];
-  int64_t       rows = out;
+  int64_t lo = 1, hi = height[cn->cond.n_convs];
 
   if (cn->strip_rows > 0)
-    return MIN (cn->strip_rows, out);
-  while (rows > 1
-         && (size_t)strip_floats (&cn->cond, height, width, rows)
-                    * sizeof (float)
-                > STRIP_BUDGET_BYTES)
-    rows = (rows + 1) / 2;
-  return rows;
+    return MIN (cn->strip_rows, hi);
+  while (lo < hi)
+    {
+      const int64_t mid = lo + (hi - lo + 1) / 2;
+
+      if ((size_t)strip_floats (&cn->cond, height, width, mid) * sizeof (float)
+          <= STRIP_BUDGET_BYTES)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+  return lo;
 }
 
 /* ---- Evaluation ------------------------------------------------------- */
