@@ -344,6 +344,7 @@ write_v11 (const Fixture *f,
       = g_strdup_printf ("cn-%s.safetensors", *prefix ? "prefixed" : "bare");
   g_autoptr (GError) error = NULL;
   g_autoptr (LfSafetensors) st = lf_safetensors_open (path, &error);
+  g_autoptr (GBytes) bytes = NULL;
   LfTestSt *w = lf_test_st_new ();
 
   g_assert_no_error (error);
@@ -356,7 +357,8 @@ write_v11 (const Fixture *f,
         lf_test_st_add (w, key, lf_st_dtype_name (t->dtype), t->ndim, t->shape,
                         t->data, t->nbytes);
     }
-  return lf_test_write_file (tmp, file, lf_test_st_finish (w));
+  bytes = lf_test_st_finish (w);
+  return lf_test_write_file (tmp, file, bytes);
 }
 
 static void
@@ -513,17 +515,23 @@ test_strips (void)
   fixture_close (&f);
 }
 
-/* A copy of the conformance ControlNet folder with one config.json edit. */
+/* A copy of the conformance folder @sub (controlnet, linfusion) with
+ * config.json edited: @from replaced by @to, @n times (0: everywhere). */
 static char *
-edited_copy (const Fixture *f, const char *from, const char *to)
+edited_copy (const Fixture *f,
+             const char    *sub,
+             const char    *from,
+             const char    *to,
+             guint          n)
 {
   g_autofree char *cfg_path
-      = g_build_filename (f->dir, "controlnet", "config.json", NULL);
+      = g_build_filename (f->dir, sub, "config.json", NULL);
   g_autofree char *w_path = g_build_filename (
-      f->dir, "controlnet", "diffusion_pytorch_model.safetensors", NULL);
+      f->dir, sub, "diffusion_pytorch_model.safetensors", NULL);
   g_autofree char *text = NULL, *weights = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GString) edited = NULL;
+  g_autoptr (GBytes) cfg_bytes = NULL, w_bytes = NULL;
   char *tmp = g_dir_make_tmp ("lf-controlnet-XXXXXX", &error);
   gsize len;
 
@@ -531,12 +539,12 @@ edited_copy (const Fixture *f, const char *from, const char *to)
   g_assert_true (g_file_get_contents (cfg_path, &text, NULL, &error));
   g_assert_true (g_file_get_contents (w_path, &weights, &len, &error));
   edited = g_string_new (text);
-  g_assert_cmpuint (g_string_replace (edited, from, to, 1), ==, 1);
-  g_free (lf_test_write_file (tmp, "config.json",
-                              g_bytes_new (edited->str, edited->len)));
+  g_assert_cmpuint (g_string_replace (edited, from, to, n), >=, 1);
+  cfg_bytes = g_bytes_new (edited->str, edited->len);
+  w_bytes = g_bytes_new_take (g_steal_pointer (&weights), len);
+  g_free (lf_test_write_file (tmp, "config.json", cfg_bytes));
   g_free (
-      lf_test_write_file (tmp, "diffusion_pytorch_model.safetensors",
-                          g_bytes_new_take (g_steal_pointer (&weights), len)));
+      lf_test_write_file (tmp, "diffusion_pytorch_model.safetensors", w_bytes));
   return tmp;
 }
 
@@ -554,7 +562,7 @@ test_bgr (void)
 
   if (!fixture_open (&f))
     return;
-  tmp = edited_copy (&f, "\"rgb\"", "\"bgr\"");
+  tmp = edited_copy (&f, "controlnet", "\"rgb\"", "\"bgr\"", 1);
   rgb = open_conformance (&f);
   bgr = open_controlnet (&f, tmp);
   lf_controlnet_set_strip_rows (bgr, 5);
@@ -587,8 +595,8 @@ test_global_pool (void)
 
   if (!fixture_open (&f))
     return;
-  tmp = edited_copy (&f, "\"global_pool_conditions\": false",
-                     "\"global_pool_conditions\": true");
+  tmp = edited_copy (&f, "controlnet", "\"global_pool_conditions\": false",
+                     "\"global_pool_conditions\": true", 1);
   plain = open_conformance (&f);
   pooled = open_controlnet (&f, tmp);
   g_assert_cmpuint (lf_controlnet_plan (pooled, 2, 16, 8, 77), >,
@@ -657,6 +665,27 @@ test_linfusion (void)
       residuals_clear (&r);
     }
   g_assert_true (lf_unet_has_linfusion (lf_controlnet_get_body (cn)));
+  /* A LinFusion folder for none of its layers is refused; the mounted
+   * modules stay. */
+  {
+    g_autofree char *tmp = edited_copy (&f, "linfusion", "\"module_name\": \"",
+                                        "\"module_name\": \"up_blocks.9.", 0);
+    g_autoptr (LfModelFiles) other = lf_model_files_open (tmp, &error);
+    const LfComponent *oc;
+
+    g_assert_no_error (error);
+    oc = lf_model_files_get_component (other, 0);
+    g_assert_false (lf_controlnet_mount_linfusion (
+        cn, oc, lf_component_get_config (oc), &error));
+    g_assert_error (error, LF_ERROR, LF_ERROR_FORMAT);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, "no LinFusion module"));
+    g_clear_error (&error);
+    lf_test_remove_tree (tmp);
+    forward (&f, cn, ones, &r);
+    assert_residuals (ref, &r);
+    residuals_clear (&r);
+  }
   lf_controlnet_unmount_linfusion (cn);
   g_assert_false (lf_unet_has_linfusion (lf_controlnet_get_body (cn)));
   forward (&f, cn, ones, &r);
