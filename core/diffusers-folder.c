@@ -324,6 +324,7 @@ static const struct
   { "vae", "AutoencoderKL" },
   { "text_encoder", "CLIPTextModel" },
   { "text_encoder_2", "CLIPTextModelWithProjection" },
+  { "controlnet", "ControlNetModel" },
 };
 
 static gboolean

@@ -16,7 +16,8 @@
 
 #define MAX_INDEX 100000
 
-#define UNET_PREFIX "model.diffusion_model."
+#define UNET_PREFIX       "model.diffusion_model."
+#define CONTROLNET_PREFIX "control_model."
 
 typedef struct
 {
@@ -163,18 +164,20 @@ emit (GArray     *out,
 }
 
 static LfLdmStatus
-unet_resnet_key (GArray *out, const char *head, const char *p)
+unet_resnet_key (GArray *out, const char *comp, const char *head, const char *p)
 {
   const Rename *r = find_rename (unet_resnet, G_N_ELEMENTS (unet_resnet), &p);
 
   if (r == NULL)
     return LF_LDM_UNKNOWN;
-  return emit (out, "unet", LF_LDM_OP_NONE, 0, "%s%s%s", head, r->to, p);
+  return emit (out, comp, LF_LDM_OP_NONE, 0, "%s%s%s", head, r->to, p);
 }
 
+/* @comp: "unet", or "controlnet" for its copy of the encoder. */
 static LfLdmStatus
 map_unet_block (const LfLdmLayout *layout,
                 GArray            *out,
+                const char        *comp,
                 gboolean           up,
                 int                i,
                 int                j,
@@ -192,43 +195,84 @@ map_unet_block (const LfLdmLayout *layout,
   b = i / per;
   l = i % per;
   if (!up && j == 0 && take (&p, "op."))
-    return emit (out, "unet", LF_LDM_OP_NONE, 0,
+    return emit (out, comp, LF_LDM_OP_NONE, 0,
                  "down_blocks.%d.downsamplers.0.conv.%s", b, p);
   if (up && (j == 1 || j == 2) && take (&p, "conv."))
-    return emit (out, "unet", LF_LDM_OP_NONE, 0,
+    return emit (out, comp, LF_LDM_OP_NONE, 0,
                  "up_blocks.%d.upsamplers.0.conv.%s", b, p);
   if (j == 0)
     {
       head = g_strdup_printf ("%s.%d.resnets.%d.", kind, b, l);
-      return unet_resnet_key (out, head, p);
+      return unet_resnet_key (out, comp, head, p);
     }
   if (j == 1)
-    return emit (out, "unet", LF_LDM_OP_NONE, 0, "%s.%d.attentions.%d.%s", kind,
+    return emit (out, comp, LF_LDM_OP_NONE, 0, "%s.%d.attentions.%d.%s", kind,
                  b, l, p);
   return LF_LDM_UNKNOWN;
 }
 
 static LfLdmStatus
-map_unet (const LfLdmLayout *layout, const char *p, GArray *out)
+map_unet (const LfLdmLayout *layout,
+          const char        *comp,
+          const char        *p,
+          GArray            *out)
 {
   const Rename *r = find_rename (unet_plain, G_N_ELEMENTS (unet_plain), &p);
   int           i, j;
 
   if (r != NULL)
-    return emit (out, "unet", LF_LDM_OP_NONE, 0, "%s%s", r->to, p);
+    return emit (out, comp, LF_LDM_OP_NONE, 0, "%s%s", r->to, p);
   if (take (&p, "input_blocks.") && take_index (&p, &i) && take_index (&p, &j))
-    return map_unet_block (layout, out, FALSE, i, j, p);
+    return map_unet_block (layout, out, comp, FALSE, i, j, p);
   if (take (&p, "output_blocks.") && take_index (&p, &i) && take_index (&p, &j))
-    return map_unet_block (layout, out, TRUE, i, j, p);
+    return map_unet_block (layout, out, comp, TRUE, i, j, p);
   if (take (&p, "middle_block.") && take_index (&p, &j))
     {
       if (j == 1)
-        return emit (out, "unet", LF_LDM_OP_NONE, 0,
-                     "mid_block.attentions.0.%s", p);
+        return emit (out, comp, LF_LDM_OP_NONE, 0, "mid_block.attentions.0.%s",
+                     p);
       if (j == 0 || j == 2)
         return unet_resnet_key (
-            out, j == 0 ? "mid_block.resnets.0." : "mid_block.resnets.1.", p);
+            out, comp, j == 0 ? "mid_block.resnets.0." : "mid_block.resnets.1.",
+            p);
     }
+  return LF_LDM_UNKNOWN;
+}
+
+/* ControlNet v1.1 (lllyasviel cldm.py), as diffusers'
+ * convert_controlnet_checkpoint: input_hint_block is a Sequential of
+ * (conv, SiLU) pairs, so its convs sit at even indices: 0 is conv_in, the
+ * last (14) conv_out, the ones between blocks.0…; zero_convs.i.0 and
+ * middle_block_out.0 are 1×1 convs; the encoder copy has the UNet's names
+ * (its output_blocks and out do not exist). */
+static LfLdmStatus
+map_controlnet (const LfLdmLayout *layout, const char *p, GArray *out)
+{
+  const char *comp = "controlnet";
+  int         i;
+
+  if (take (&p, "input_hint_block.") && take_index (&p, &i))
+    {
+      if (i % 2 != 0 || i > layout->controlnet_hint_last)
+        return LF_LDM_UNKNOWN;
+      if (i == 0)
+        return emit (out, comp, LF_LDM_OP_NONE, 0,
+                     "controlnet_cond_embedding.conv_in.%s", p);
+      if (i == layout->controlnet_hint_last)
+        return emit (out, comp, LF_LDM_OP_NONE, 0,
+                     "controlnet_cond_embedding.conv_out.%s", p);
+      return emit (out, comp, LF_LDM_OP_NONE, 0,
+                   "controlnet_cond_embedding.blocks.%d.%s", i / 2 - 1, p);
+    }
+  if (take (&p, "zero_convs.") && take_index (&p, &i) && take (&p, "0."))
+    return emit (out, comp, LF_LDM_OP_NONE, 0, "controlnet_down_blocks.%d.%s",
+                 i, p);
+  if (take (&p, "middle_block_out.0."))
+    return emit (out, comp, LF_LDM_OP_NONE, 0, "controlnet_mid_block.%s", p);
+  if (g_str_has_prefix (p, "time_embed.")
+      || g_str_has_prefix (p, "input_blocks.")
+      || g_str_has_prefix (p, "middle_block."))
+    return map_unet (layout, comp, p, out);
   return LF_LDM_UNKNOWN;
 }
 
@@ -393,7 +437,9 @@ lf_ldm_map_name (const LfLdmLayout *layout,
   if (take (&p, "model_ema."))
     return LF_LDM_IGNORED;
   if (take (&p, UNET_PREFIX))
-    return map_unet (layout, p, out);
+    return map_unet (layout, "unet", p, out);
+  if (take (&p, CONTROLNET_PREFIX))
+    return map_controlnet (layout, p, out);
   if (take (&p, "first_stage_model.") || take (&p, "vae."))
     return map_vae (layout, p, ndim, out);
   if (take (&p, "cond_stage_model.transformer.")
@@ -403,6 +449,8 @@ lf_ldm_map_name (const LfLdmLayout *layout,
     return map_openclip (layout, "text_encoder", p, out);
   if (take (&p, "conditioner.embedders.1.model."))
     return map_openclip (layout, "text_encoder_2", p, out);
+  if (layout->controlnet_bare)
+    return map_controlnet (layout, p, out);
   return LF_LDM_UNKNOWN;
 }
 
@@ -415,9 +463,11 @@ lf_ldm_name_clear (LfLdmName *name)
 gboolean
 lf_ldm_is_checkpoint (const LfSafetensors *st)
 {
+  /* A ControlNet's own keys mark it even without a prefix. */
   static const char *const prefixes[]
-      = { UNET_PREFIX, "first_stage_model.", "cond_stage_model.",
-          "conditioner.embedders." };
+      = { UNET_PREFIX,         "first_stage_model.",
+          "cond_stage_model.", "conditioner.embedders.",
+          CONTROLNET_PREFIX,   "input_hint_block." };
 
   for (guint i = 0; i < lf_safetensors_get_n_tensors (st); i++)
     {
@@ -433,11 +483,24 @@ lf_ldm_is_checkpoint (const LfSafetensors *st)
 /* What one pass over the keys finds. */
 typedef struct
 {
-  int         n_input_blocks, vae_levels, openclip_layers;
-  GHashTable *downsamplers; /* input block index + 1 */
+  int         n_input_blocks, vae_levels, openclip_layers, hint_last;
+  gboolean    controlnet_bare; /* ControlNet keys without a prefix */
+  GHashTable *downsamplers;    /* input block index + 1 */
   gboolean    sdxl_keys, openclip_sd2, clip_sd1;
   int64_t     context_dim;
 } KeyScan;
+
+/* A ControlNet's key, its prefix stripped: control_model.…, or any key of
+ * a file whose ControlNet keys have no prefix. */
+static gboolean
+take_controlnet (const KeyScan *s, const char **p)
+{
+  return take (p, CONTROLNET_PREFIX)
+         || (s->controlnet_bare
+             && (g_str_has_prefix (*p, "input_hint_block.")
+                 || g_str_has_prefix (*p, "input_blocks.")
+                 || g_str_has_prefix (*p, "middle_block.")));
+}
 
 static void
 scan_key (KeyScan *s, const LfStTensor *t)
@@ -445,12 +508,14 @@ scan_key (KeyScan *s, const LfStTensor *t)
   const char *p = t->name;
   int         i, j;
 
-  if (take (&p, UNET_PREFIX))
+  if (take (&p, UNET_PREFIX) || take_controlnet (s, &p))
     {
       if (g_str_has_prefix (p, "label_emb."))
         s->sdxl_keys = TRUE;
       if (g_str_has_suffix (p, "attn2.to_k.weight") && t->ndim == 2)
         s->context_dim = t->shape[1];
+      if (take (&p, "input_hint_block.") && take_index (&p, &i))
+        s->hint_last = MAX (s->hint_last, i);
       if (take (&p, "input_blocks.") && take_index (&p, &i))
         {
           s->n_input_blocks = MAX (s->n_input_blocks, i + 1);
@@ -507,9 +572,14 @@ lf_ldm_layout_detect (const LfSafetensors *st,
 
   s.downsamplers = downsamplers;
   for (guint i = 0; i < lf_safetensors_get_n_tensors (st); i++)
+    s.controlnet_bare |= g_str_has_prefix (
+        lf_safetensors_get_tensor (st, i)->name, "input_hint_block.");
+  for (guint i = 0; i < lf_safetensors_get_n_tensors (st); i++)
     scan_key (&s, lf_safetensors_get_tensor (st, i));
   memset (layout, 0, sizeof *layout);
   layout->arch = arch_from_scan (&s);
+  layout->controlnet_bare = s.controlnet_bare;
+  layout->controlnet_hint_last = s.hint_last;
   layout->vae_levels = s.vae_levels;
   layout->openclip_layers = s.openclip_layers;
   if (s.n_input_blocks == 0)

@@ -43,7 +43,7 @@ typedef enum
 
 typedef struct
 {
-  const char *component; /* "unet", "vae", "text_encoder", "text_encoder_2" */
+  const char *component; /* "unet", "vae", "text_encoder[_2]", "controlnet" */
   char       *name;      /* the diffusers key, owned                       */
   LfLdmOp     op;
   int         part; /* LF_LDM_OP_ROWS: 0 = q, 1 = k, 2 = v rows       */
@@ -58,10 +58,16 @@ typedef struct
   int    unet_layers_per_block; /* resnets per down level                   */
   int    vae_levels;            /* decoder.up.N count, 0 if no VAE          */
   int    openclip_layers;       /* resblocks of the OpenCLIP encoder, or 0   */
+  /* ControlNet v1.1 (control_model. prefix, or none at all: then every
+   * key without another prefix is the ControlNet's) */
+  gboolean controlnet_bare;      /* its keys have no prefix                 */
+  int      controlnet_hint_last; /* index of input_hint_block's last conv   */
 } LfLdmLayout;
 
 /* TRUE when some tensor carries an LDM prefix (model.diffusion_model.,
- * first_stage_model., cond_stage_model., conditioner.embedders.). */
+ * first_stage_model., cond_stage_model., conditioner.embedders.,
+ * control_model.) or is a ControlNet's input_hint_block without one. The
+ * ControlNet's tensors form the "controlnet" component. */
 gboolean lf_ldm_is_checkpoint (const LfSafetensors *st);
 
 /**

@@ -120,11 +120,35 @@ parse_module (const LfConfig  *cfg,
   return TRUE;
 }
 
-Linfusion *
-lf_linfusion_load (const LfComponent *comp,
-                   const LfConfig    *cfg,
-                   LfOps             *ops,
-                   GError           **error)
+/* Whether @unet has an attn1 at diffusers path @name. */
+static gboolean
+has_attn1 (const LfUnet *unet, const char *name)
+{
+  for (guint i = 0; i < unet->transformers->len; i++)
+    {
+      const UnetTransformer *t = g_ptr_array_index (unet->transformers, i);
+
+      for (int j = 0; j < t->depth; j++)
+        {
+          g_autofree char *path
+              = g_strdup_printf ("%s.transformer_blocks.%d.attn1", t->name, j);
+
+          if (strcmp (path, name) == 0)
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* With @only_in, the modules for attn1 layers @only_in lacks are neither
+ * kept nor bound (a ControlNet has no up blocks: their weights would only
+ * take memory). */
+static Linfusion *
+load (const LfComponent *comp,
+      const LfConfig    *cfg,
+      LfOps             *ops,
+      const LfUnet      *only_in,
+      GError           **error)
 {
   g_autoptr (Linfusion) lf = NULL;
   JsonNode  *list;
@@ -148,7 +172,7 @@ lf_linfusion_load (const LfComponent *comp,
   lf->modules = g_new0 (LinfusionModule, json_array_get_length (arr));
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
-      LinfusionModule *m = &lf->modules[i];
+      LinfusionModule *m = &lf->modules[lf->n_modules];
       const UnetLoader ld = { lf->store, comp };
       char             prefix[16];
       int64_t          d[2];
@@ -156,7 +180,13 @@ lf_linfusion_load (const LfComponent *comp,
       if (!parse_module (cfg, json_array_get_element (arr, i), (int)i, m,
                          error))
         return NULL;
-      lf->n_modules = (int)i + 1;
+      if (only_in != NULL && !has_attn1 (only_in, m->module_name))
+        {
+          g_free (m->module_name);
+          memset (m, 0, sizeof *m);
+          continue;
+        }
+      lf->n_modules++;
       d[0] = m->dim, d[1] = m->mid;
       g_snprintf (prefix, sizeof prefix, "%u", i);
       if (!unet_bind_table (&ld, prefix, module_keys,
@@ -168,6 +198,15 @@ lf_linfusion_load (const LfComponent *comp,
       lf->max_mid = MAX (lf->max_mid, m->mid);
     }
   return g_steal_pointer (&lf);
+}
+
+Linfusion *
+lf_linfusion_load (const LfComponent *comp,
+                   const LfConfig    *cfg,
+                   LfOps             *ops,
+                   GError           **error)
+{
+  return load (comp, cfg, ops, NULL, error);
 }
 
 /* out = x + Linear₃ (leaky_relu (LayerNorm (Linear₀ (x)))): what to_q and
@@ -230,9 +269,13 @@ lf_linfusion_forward (LfOps                 *ops,
 }
 
 /* The basic block whose attn1 is at diffusers path @m->module_name, checked
- * against the module's width and heads. */
+ * against the module's width and heads; NULL with @error unset when there
+ * is no such attn1 and @skip_absent. */
 static UnetBasicBlock *
-find_target (LfUnet *unet, const LinfusionModule *m, GError **error)
+find_target (LfUnet                *unet,
+             const LinfusionModule *m,
+             gboolean               skip_absent,
+             GError               **error)
 {
   for (guint i = 0; i < unet->transformers->len; i++)
     {
@@ -259,31 +302,55 @@ find_target (LfUnet *unet, const LinfusionModule *m, GError **error)
           return &t->blocks[j];
         }
     }
+  if (skip_absent)
+    return NULL;
   g_set_error (error, LF_ERROR, LF_ERROR_FORMAT,
                _ ("LinFusion module %s: the UNet has no such attn1"),
                m->module_name);
   return NULL;
 }
 
+static void
+clear_mounts (LfUnet *unet)
+{
+  for (guint i = 0; i < unet->transformers->len; i++)
+    {
+      UnetTransformer *t = g_ptr_array_index (unet->transformers, i);
+
+      for (int j = 0; j < t->depth; j++)
+        t->blocks[j].linfusion = NULL;
+    }
+}
+
 gboolean
-lf_unet_mount_linfusion (LfUnet            *unet,
-                         const LfComponent *linfusion,
-                         const LfConfig    *cfg,
-                         GError           **error)
+lf_unet_mount_linfusion_present (LfUnet            *unet,
+                                 const LfComponent *linfusion,
+                                 const LfConfig    *cfg,
+                                 gboolean           skip_absent,
+                                 GError           **error)
 {
   g_autoptr (Linfusion) lf = NULL;
   g_autofree UnetBasicBlock **targets = NULL;
+  int                         n_found = 0;
 
   g_return_val_if_fail (unet != NULL && linfusion != NULL, FALSE);
-  lf = lf_linfusion_load (linfusion, cfg, unet->ops, error);
+  lf = load (linfusion, cfg, unet->ops, skip_absent ? unet : NULL, error);
   if (lf == NULL)
     return FALSE;
-  targets = g_new0 (UnetBasicBlock *, lf->n_modules);
+  targets = g_new0 (UnetBasicBlock *, MAX (lf->n_modules, 1));
   for (int i = 0; i < lf->n_modules; i++)
     {
-      targets[i] = find_target (unet, &lf->modules[i], error);
+      GError *local = NULL;
+
+      targets[i] = find_target (unet, &lf->modules[i], skip_absent, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
       if (targets[i] == NULL)
-        return FALSE;
+        continue;
+      n_found++;
       for (int k = 0; k < i; k++)
         if (targets[k] == targets[i])
           {
@@ -293,19 +360,38 @@ lf_unet_mount_linfusion (LfUnet            *unet,
             return FALSE;
           }
     }
-  /* Only now is the UNet touched: a failed mount leaves it as it was. */
-  for (guint i = 0; i < unet->transformers->len; i++)
+  if (n_found == 0)
     {
-      UnetTransformer *t = g_ptr_array_index (unet->transformers, i);
-
-      for (int j = 0; j < t->depth; j++)
-        t->blocks[j].linfusion = NULL;
+      g_set_error (error, LF_ERROR, LF_ERROR_FORMAT,
+                   _ ("%s: no LinFusion module names an attn1 of this "
+                      "model"),
+                   lf_component_get_name (linfusion));
+      return FALSE;
     }
+  /* Only now is the UNet touched: a failed mount leaves it as it was. */
+  clear_mounts (unet);
   for (int i = 0; i < lf->n_modules; i++)
-    targets[i]->linfusion = &lf->modules[i];
+    if (targets[i] != NULL)
+      targets[i]->linfusion = &lf->modules[i];
   lf_linfusion_free (unet->linfusion);
   unet->linfusion = g_steal_pointer (&lf);
   return TRUE;
+}
+
+gboolean
+lf_unet_mount_linfusion (LfUnet            *unet,
+                         const LfComponent *linfusion,
+                         const LfConfig    *cfg,
+                         GError           **error)
+{
+  return lf_unet_mount_linfusion_present (unet, linfusion, cfg, FALSE, error);
+}
+
+void
+lf_unet_unmount_linfusion (LfUnet *unet)
+{
+  clear_mounts (unet);
+  g_clear_pointer (&unet->linfusion, lf_linfusion_free);
 }
 
 gboolean

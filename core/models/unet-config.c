@@ -231,7 +231,10 @@ read_scalars (const LfConfig *cfg, UnetConfig *c, GError **error)
 }
 
 static gboolean
-read_levels (const LfConfig *cfg, UnetConfig *c, GError **error)
+read_levels (const LfConfig *cfg,
+             UnetConfig     *c,
+             gboolean        encoder_only,
+             GError        **error)
 {
   g_autoptr (GArray) ch = NULL;
   const char *heads_key = lf_config_has (cfg, "num_attention_heads")
@@ -254,8 +257,9 @@ read_levels (const LfConfig *cfg, UnetConfig *c, GError **error)
    * attention_head_dim; the latter is the head count (issue #2011). */
   return block_types (cfg, "down_block_types", c->n_levels, "DownBlock2D",
                       "CrossAttnDownBlock2D", c->down_attn, error)
-         && block_types (cfg, "up_block_types", c->n_levels, "UpBlock2D",
-                         "CrossAttnUpBlock2D", c->up_attn, error)
+         && (encoder_only
+             || block_types (cfg, "up_block_types", c->n_levels, "UpBlock2D",
+                             "CrossAttnUpBlock2D", c->up_attn, error))
          && per_level (cfg, "layers_per_block", c->n_levels, 2, c->layers,
                        error)
          && per_level (cfg, heads_key, c->n_levels, 8, c->heads, error)
@@ -300,14 +304,33 @@ validate (const LfConfig *cfg, const UnetConfig *c, GError **error)
   return TRUE;
 }
 
-gboolean
-unet_config_parse (const LfConfig *cfg, UnetConfig *out, GError **error)
+static gboolean
+parse (const LfConfig *cfg,
+       gboolean        encoder_only,
+       UnetConfig     *out,
+       GError        **error)
 {
   UnetConfig c = { 0 };
 
   if (!check_supported (cfg, error) || !read_scalars (cfg, &c, error)
-      || !read_levels (cfg, &c, error) || !validate (cfg, &c, error))
+      || !read_levels (cfg, &c, encoder_only, error)
+      || !validate (cfg, &c, error))
     return FALSE;
   *out = c;
   return TRUE;
+}
+
+gboolean
+unet_config_parse (const LfConfig *cfg, UnetConfig *out, GError **error)
+{
+  return parse (cfg, FALSE, out, error);
+}
+
+/* ControlNetModel's config has the UNet's keys for the encoder half only;
+ * its own keys (conditioning_*, global_pool_conditions) are read by
+ * controlnet.c. */
+gboolean
+unet_config_parse_encoder (const LfConfig *cfg, UnetConfig *out, GError **error)
+{
+  return parse (cfg, TRUE, out, error);
 }

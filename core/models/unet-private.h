@@ -144,6 +144,7 @@ typedef void (*LfUnetDebugFn) (const char     *name,
 /* ---- The model ----------------------------------------------------- */
 
 #define LF_UNET_MAX_LAYERS 8 /* layers_per_block */
+#define LF_UNET_MAX_SKIPS  (1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1))
 
 typedef struct
 {
@@ -191,6 +192,7 @@ struct _LfUnet
   LfTensor       norm_out_gamma, norm_out_beta; /* (C0) conv_norm_out */
   LfTensor       conv_out_w;                    /* (C_out, C0, 3, 3) */
   LfTensor       conv_out_b;                    /* (C_out) */
+  gboolean       encoder_only; /* ControlNet: no up blocks and no conv_out */
   GPtrArray     *transformers; /* UnetTransformer *, every attentions.i */
   Linfusion     *linfusion;    /* (nullable) mounted modules */
   LfUnetDebugFn  debug;
@@ -201,6 +203,11 @@ struct _LfUnet
  * forward cannot run (unet-config.c). */
 gboolean
 unet_config_parse (const LfConfig *cfg, UnetConfig *out, GError **error);
+/* The same for an encoder-only copy (ControlNetModel's config.json): no
+ * up_block_types, and out_channels is not read. */
+gboolean unet_config_parse_encoder (const LfConfig *cfg,
+                                    UnetConfig     *out,
+                                    GError        **error);
 
 /* ---- Forward context -------------------------------------------------- */
 
@@ -305,6 +312,55 @@ void lf_linfusion_forward (LfOps                 *ops,
                            UnetAttnScratch       *s,
                            LfTensor              *y,
                            gboolean               accumulate);
+
+/* lf_unet_mount_linfusion; with @skip_absent, modules whose attn1 the UNet
+ * does not have are left out instead of refused (an encoder-only copy has
+ * no up blocks), and LF_ERROR_FORMAT says so when none is left. */
+gboolean lf_unet_mount_linfusion_present (LfUnet            *unet,
+                                          const LfComponent *linfusion,
+                                          const LfConfig    *cfg,
+                                          gboolean           skip_absent,
+                                          GError           **error);
+/* Back to softmax attn1 everywhere; the modules are freed. */
+void lf_unet_unmount_linfusion (LfUnet *unet);
+
+/* ---- Encoder only (the ControlNet's copy of the UNet) ------------------ */
+
+/* Returns: (transfer full) (nullable): conv_in, time_embedding, the down
+ * blocks and the mid block of @cfg (see unet_config_parse_encoder) from
+ * @comp; no up blocks, conv_norm_out or conv_out. lf_unet_plan of such a
+ * UNet covers lf_unet_encode; lf_unet_forward must not be called on it. */
+LfUnet *lf_unet_load_encoder (const LfComponent *comp,
+                              const LfConfig    *cfg,
+                              LfOps             *ops,
+                              GError           **error);
+
+/**
+ * lf_unet_encode:
+ * @x: (B, C_in, h, w)
+ * @t: (B) timesteps
+ * @context: (B, L, D)
+ * @cond: (nullable): (1, C0, h, w), added to conv_in's output of every
+ *   batch entry (diffusers ControlNetModel: sample = conv_in (sample) +
+ *   controlnet_cond_embedding (cond))
+ * @skips: (out): lf_unet_get_n_skips views, the skip connections in the
+ *   order the down blocks push them (conv_in's first)
+ * @mid: (out): the mid block's output
+ *
+ * The first half of the forward. The outputs are carved from @scratch
+ * after its mark on entry and stay there: the caller resets the arena when
+ * it is done with them. @scratch must have lf_unet_plan bytes left; that
+ * is not checked here.
+ */
+gboolean lf_unet_encode (LfUnet         *unet,
+                         const LfTensor *x,
+                         const float    *t,
+                         const LfTensor *context,
+                         const LfTensor *cond,
+                         LfArena        *scratch,
+                         LfTensor       *skips,
+                         LfTensor       *mid,
+                         GError        **error);
 
 /* ---- Tests ------------------------------------------------------------ */
 

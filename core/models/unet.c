@@ -302,15 +302,14 @@ load_up (LfUnet *u, const UnetLoader *ld, GArray *skips, GError **error)
   return skips->len == 0 || skips_mismatch (error);
 }
 
+/* conv_in and the time embedding: what the ControlNet's copy has too. */
 static gboolean
-load_ends (LfUnet *u, const UnetLoader *ld, GError **error)
+load_head (LfUnet *u, const UnetLoader *ld, GError **error)
 {
   const UnetConfig *c = &u->cfg;
   const int64_t     C0 = c->channels[0], T = 4 * C0;
   const int64_t     in_w[4] = { C0, c->in_channels, 3, 3 }, c0[1] = { C0 };
-  const int64_t     out_w[4] = { c->out_channels, C0, 3, 3 };
-  const int64_t     out_b[1] = { c->out_channels }, t[1] = { T };
-  const int64_t     t1[2] = { T, C0 }, t2[2] = { T, T };
+  const int64_t     t[1] = { T }, t1[2] = { T, C0 }, t2[2] = { T, T };
 
   return bind_one (ld, "conv_in", "weight", 4, in_w, &u->conv_in_w, error)
          && bind_one (ld, "conv_in", "bias", 1, c0, &u->conv_in_b, error)
@@ -321,9 +320,19 @@ load_ends (LfUnet *u, const UnetLoader *ld, GError **error)
          && bind_one (ld, "time_embedding", "linear_2.weight", 2, t2,
                       &u->time_2_w, error)
          && bind_one (ld, "time_embedding", "linear_2.bias", 1, t, &u->time_2_b,
-                      error)
-         && bind_one (ld, "conv_norm_out", "weight", 1, c0, &u->norm_out_gamma,
-                      error)
+                      error);
+}
+
+static gboolean
+load_tail (LfUnet *u, const UnetLoader *ld, GError **error)
+{
+  const UnetConfig *c = &u->cfg;
+  const int64_t     C0 = c->channels[0], c0[1] = { C0 };
+  const int64_t     out_w[4] = { c->out_channels, C0, 3, 3 };
+  const int64_t     out_b[1] = { c->out_channels };
+
+  return bind_one (ld, "conv_norm_out", "weight", 1, c0, &u->norm_out_gamma,
+                   error)
          && bind_one (ld, "conv_norm_out", "bias", 1, c0, &u->norm_out_beta,
                       error)
          && bind_one (ld, "conv_out", "weight", 4, out_w, &u->conv_out_w, error)
@@ -353,9 +362,32 @@ lf_unet_load (const LfComponent *comp,
   u->store = lf_weight_store_new (ops);
   u->transformers = g_ptr_array_new ();
   ld = (UnetLoader){ u->store, comp };
-  if (!unet_config_parse (cfg, &u->cfg, error) || !load_ends (u, &ld, error)
+  if (!unet_config_parse (cfg, &u->cfg, error) || !load_head (u, &ld, error)
       || !load_down_mid (u, &ld, skips, error)
-      || !load_up (u, &ld, skips, error))
+      || !load_up (u, &ld, skips, error) || !load_tail (u, &ld, error))
+    return NULL;
+  return g_steal_pointer (&u);
+}
+
+LfUnet *
+lf_unet_load_encoder (const LfComponent *comp,
+                      const LfConfig    *cfg,
+                      LfOps             *ops,
+                      GError           **error)
+{
+  g_autoptr (LfUnet) u = NULL;
+  g_autoptr (GArray) skips = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  UnetLoader ld;
+
+  g_return_val_if_fail (comp != NULL && cfg != NULL && ops != NULL, NULL);
+  u = g_new0 (LfUnet, 1);
+  u->ops = ops;
+  u->store = lf_weight_store_new (ops);
+  u->transformers = g_ptr_array_new ();
+  u->encoder_only = TRUE;
+  ld = (UnetLoader){ u->store, comp };
+  if (!unet_config_parse_encoder (cfg, &u->cfg, error)
+      || !load_head (u, &ld, error) || !load_down_mid (u, &ld, skips, error))
     return NULL;
   return g_steal_pointer (&u);
 }
@@ -410,7 +442,7 @@ slot_floats (const LfUnet *u, int64_t B, int64_t h, int64_t w)
   const int n = u->cfg.n_levels;
   int64_t   f = B * u->cfg.channels[n - 1] * level_hw (h, w, n - 1);
 
-  for (int i = 0; i < n; i++)
+  for (int i = 0; !u->encoder_only && i < n; i++)
     {
       const int level = n - 1 - i;
 
@@ -472,6 +504,8 @@ lf_unet_plan (const LfUnet *unet,
   plan_temp (&p, unet_bytes (B * C0) + unet_bytes (B * T));
   plan_keep (&p, unet_bytes (B * C0 * h * w));
   plan_down_mid (unet, &p, B, h, w, context_len);
+  if (unet->encoder_only)
+    return p.peak; /* lf_unet_encode stops after the mid block */
   for (int i = 0; i < n; i++)
     {
       const UnetBlock *blk = &unet->up[i];
@@ -710,7 +744,7 @@ skip_levels (const LfUnet *u, int64_t *channels, int *levels, int *n)
 int
 lf_unet_get_n_skips (const LfUnet *unet)
 {
-  int64_t c[1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1)];
+  int64_t c[LF_UNET_MAX_SKIPS];
   int     l[G_N_ELEMENTS (c)], n;
 
   skip_levels (unet, c, l, &n);
@@ -725,7 +759,7 @@ lf_unet_skip_shape (const LfUnet *unet,
                     int64_t       w,
                     int64_t       shape[4])
 {
-  int64_t c[1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1)];
+  int64_t c[LF_UNET_MAX_SKIPS];
   int     l[G_N_ELEMENTS (c)], n;
 
   skip_levels (unet, c, l, &n);
@@ -802,6 +836,104 @@ lf_unet_forward (LfUnet         *unet,
   return lf_unet_forward_with (unet, x, t, context, NULL, scratch, out, error);
 }
 
+/* The forward's first half, shared with the ControlNet: what it leaves in
+ * the arena for the second. */
+typedef struct
+{
+  LfTensor temb; /* (B, T) silu (time embedding) */
+  UnetRun  run;
+  LfTensor skips[LF_UNET_MAX_SKIPS];
+  int      n_skips;
+  LfTensor h;    /* the mid block's output */
+  float   *slot; /* where the mid and up blocks write */
+} UnetEncoded;
+
+/* Time embedding, conv_in (+ @cond), down blocks, mid block. */
+static gboolean
+encode (LfUnet             *unet,
+        const LfTensor     *x,
+        const float        *t,
+        const LfTensor     *context,
+        const LfTensor     *cond,
+        const LfUnetExtras *extras,
+        LfArena            *scratch,
+        UnetEncoded        *e,
+        GError            **error)
+{
+  const UnetConfig *cfg = &unet->cfg;
+  LfOps            *ops = unet->ops;
+  const int64_t     B = x->shape[0], H = x->shape[2], W = x->shape[3];
+  LfTensor          spare;
+  gboolean          ok;
+
+  e->n_skips = 0;
+  e->temb = unet_carve (scratch, 2, (int64_t[]){ B, 4 * cfg->channels[0] });
+  e->run = (UnetRun){ .ops = ops,
+                      .arena = scratch,
+                      .groups = cfg->groups,
+                      .eps = (float)cfg->eps,
+                      .temb_silu = &e->temb,
+                      .context = context,
+                      .max_mid = max_mid (unet),
+                      .ip_tokens = extras->ip_tokens,
+                      .ip_scale = extras->ip_scale };
+  time_embedding (unet, scratch, t, &e->temb);
+  e->skips[e->n_skips++] = carve4 (scratch, B, cfg->channels[0], H, W);
+  ops->conv2d (ops, x, &unet->conv_in_w, &unet->conv_in_b,
+               &(LfConv2dParams){ 1, 1, 1, 1, 1, 1 }, &e->skips[0]);
+  if (cond != NULL)
+    {
+      /* One conditioning for the whole batch: a stride-0 view. */
+      LfTensor c = *cond;
+
+      c.shape[0] = B, c.stride[0] = 0;
+      ops->add (ops, &e->skips[0], &c, &e->skips[0]);
+    }
+  debug_tensor (unet, &e->skips[0], "conv_in");
+  ok = lf_ops_take_error (ops, "UNet time embedding and conv_in", error);
+  for (int i = 0; ok && i < cfg->n_levels; i++)
+    ok = down_block (unet, &e->run, i, e->skips, &e->n_skips, error);
+  if (!ok)
+    return FALSE;
+  e->h = e->skips[e->n_skips - 1];
+  spare = carve4 (scratch, B, e->h.shape[1], e->h.shape[2], e->h.shape[3]);
+  e->slot = unet_carve (scratch, 1, (int64_t[]){ slot_floats (unet, B, H, W) })
+                .data;
+  return mid_block (unet, &e->run, e->slot, &spare, &e->h, error);
+}
+
+gboolean
+lf_unet_encode (LfUnet         *unet,
+                const LfTensor *x,
+                const float    *t,
+                const LfTensor *context,
+                const LfTensor *cond,
+                LfArena        *scratch,
+                LfTensor       *skips,
+                LfTensor       *mid,
+                GError        **error)
+{
+  static const LfUnetExtras none = { 0 };
+  const UnetConfig         *cfg = &unet->cfg;
+  UnetEncoded               e;
+
+  g_return_val_if_fail (x->ndim == 4 && x->shape[1] == cfg->in_channels, FALSE);
+  g_return_val_if_fail (context->ndim == 3 && context->shape[0] == x->shape[0]
+                            && context->shape[2] == cfg->cross_dim,
+                        FALSE);
+  g_return_val_if_fail (cond == NULL
+                            || (cond->ndim == 4 && cond->shape[0] == 1
+                                && cond->shape[1] == cfg->channels[0]
+                                && cond->shape[2] == x->shape[2]
+                                && cond->shape[3] == x->shape[3]),
+                        FALSE);
+  if (!encode (unet, x, t, context, cond, &none, scratch, &e, error))
+    return FALSE;
+  memcpy (skips, e.skips, sizeof (LfTensor) * e.n_skips);
+  *mid = e.h;
+  return TRUE;
+}
+
 gboolean
 lf_unet_forward_with (LfUnet             *unet,
                       const LfTensor     *x,
@@ -816,15 +948,12 @@ lf_unet_forward_with (LfUnet             *unet,
   const UnetConfig         *cfg = &unet->cfg;
   LfOps                    *ops = unet->ops;
   const int                 n = cfg->n_levels;
-  int64_t                   B, H, W;
-  LfTensor skips[1 + LF_UNET_MAX_LEVELS * (LF_UNET_MAX_LAYERS + 1)];
-  LfTensor temb, spare, h, tmp;
-  int      n_skips = 0;
-  UnetRun  run;
-  size_t   mark;
-  float   *slot;
-  gboolean ok;
+  UnetEncoded               e;
+  LfTensor                  tmp;
+  size_t                    mark;
+  gboolean                  ok;
 
+  g_return_val_if_fail (!unet->encoder_only, FALSE);
   g_return_val_if_fail (x->ndim == 4 && x->shape[1] == cfg->in_channels, FALSE);
   g_return_val_if_fail (context->ndim == 3 && context->shape[0] == x->shape[0]
                             && context->shape[2] == cfg->cross_dim,
@@ -836,45 +965,22 @@ lf_unet_forward_with (LfUnet             *unet,
   if (!check_request (unet, x, scratch, context->shape[1], error)
       || !check_extras (unet, extras, x, error))
     return FALSE;
-  B = x->shape[0], H = x->shape[2], W = x->shape[3];
   mark = lf_arena_mark (scratch);
-  temb = unet_carve (scratch, 2, (int64_t[]){ B, 4 * cfg->channels[0] });
-  run = (UnetRun){ .ops = ops,
-                   .arena = scratch,
-                   .groups = cfg->groups,
-                   .eps = (float)cfg->eps,
-                   .temb_silu = &temb,
-                   .context = context,
-                   .max_mid = max_mid (unet),
-                   .ip_tokens = extras->ip_tokens,
-                   .ip_scale = extras->ip_scale };
-  time_embedding (unet, scratch, t, &temb);
-  skips[n_skips++] = carve4 (scratch, B, cfg->channels[0], H, W);
-  ops->conv2d (ops, x, &unet->conv_in_w, &unet->conv_in_b,
-               &(LfConv2dParams){ 1, 1, 1, 1, 1, 1 }, &skips[0]);
-  debug_tensor (unet, &skips[0], "conv_in");
-  ok = lf_ops_take_error (ops, "UNet time embedding and conv_in", error);
-  for (int i = 0; ok && i < n; i++)
-    ok = down_block (unet, &run, i, skips, &n_skips, error);
-
-  h = skips[n_skips - 1];
-  spare = carve4 (scratch, B, h.shape[1], h.shape[2], h.shape[3]);
-  slot = unet_carve (scratch, 1, (int64_t[]){ slot_floats (unet, B, H, W) })
-             .data;
-  ok = ok && mid_block (unet, &run, slot, &spare, &h, error);
+  ok = encode (unet, x, t, context, NULL, extras, scratch, &e, error);
   /* diffusers adds the residuals to the skips only: the mid block has read
    * the last down block's plain output (it does not write its input). */
-  for (int i = 0; ok && extras->down_residuals != NULL && i < n_skips; i++)
-    ops->add (ops, &skips[i], &extras->down_residuals[i], &skips[i]);
+  for (int i = 0; ok && extras->down_residuals != NULL && i < e.n_skips; i++)
+    ops->add (ops, &e.skips[i], &extras->down_residuals[i], &e.skips[i]);
   if (ok && extras->mid_residual != NULL)
-    ops->add (ops, &h, extras->mid_residual, &h);
+    ops->add (ops, &e.h, extras->mid_residual, &e.h);
   for (int i = 0; ok && i < n; i++)
-    ok = up_block (unet, &run, i, skips, &n_skips, slot, &h, error);
+    ok = up_block (unet, &e.run, i, e.skips, &e.n_skips, e.slot, &e.h, error);
 
   if (ok)
     {
-      tmp = carve4 (scratch, B, cfg->channels[0], H, W);
-      ops->group_norm_silu (ops, &h, &unet->norm_out_gamma,
+      tmp = carve4 (scratch, x->shape[0], cfg->channels[0], x->shape[2],
+                    x->shape[3]);
+      ops->group_norm_silu (ops, &e.h, &unet->norm_out_gamma,
                             &unet->norm_out_beta, (int)cfg->groups,
                             (float)cfg->eps, &tmp);
       ops->conv2d (ops, &tmp, &unet->conv_out_w, &unet->conv_out_b,

@@ -13,9 +13,9 @@
 #include "lf-test-model.h"
 #include "lf-test.h"
 
-static const LfLdmLayout sd15 = { LF_ARCH_SD15, 4, 2, 4, 0 };
-static const LfLdmLayout sd21 = { LF_ARCH_SD21, 4, 2, 4, 24 };
-static const LfLdmLayout sdxl = { LF_ARCH_SDXL, 3, 2, 4, 32 };
+static const LfLdmLayout sd15 = { LF_ARCH_SD15, 4, 2, 4, 0, FALSE, 0 };
+static const LfLdmLayout sd21 = { LF_ARCH_SD21, 4, 2, 4, 24, FALSE, 0 };
+static const LfLdmLayout sdxl = { LF_ARCH_SDXL, 3, 2, 4, 32, FALSE, 0 };
 
 typedef struct
 {
