@@ -3,9 +3,13 @@
 writes a full-size SD-1.5 diffusers folder with random weights (upstream
 classes built from the published configs, their own initialisation, stored as
 fp16 like the common release files) and a random LinFusion-1-5 folder (16
-modules, heads 8, projection_mid_dim null as Yuanshi/LinFusion-1-5).
+modules, heads 8, projection_mid_dim null as Yuanshi/LinFusion-1-5), a
+ControlNet (ControlNetModel.from_unet, as the v1.1 models are shaped) and an
+IP-Adapter in h94/IP-Adapter's layout (ip_adapter/models/ip-adapter_sd15
+.safetensors + image_encoder/, a ViT-H/14 CLIPVisionModelWithProjection).
 
     /opt/lfref/bin/python bench/make-sd15-random.py OUT_DIR [TOKENIZER_DIR]
+    /opt/lfref/bin/python bench/make-sd15-random.py --adapters OUT_DIR
 
 TOKENIZER_DIR (a CLIP tokenizer folder) is linked, not copied; it defaults to
 the shared conformance set's.
@@ -15,9 +19,11 @@ import os
 import sys
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+from diffusers import (AutoencoderKL, ControlNetModel, DDIMScheduler,
+                       UNet2DConditionModel)
 from safetensors.torch import save_file
-from transformers import CLIPTextConfig, CLIPTextModel
+from transformers import (CLIPTextConfig, CLIPTextModel, CLIPVisionConfig,
+                          CLIPVisionModelWithProjection)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UNET = dict(attention_head_dim=8, block_out_channels=[320, 640, 1280, 1280],
@@ -70,7 +76,44 @@ def linfusion(unet, folder):
               os.path.join(folder, "diffusion_pytorch_model.safetensors"))
 
 
+def ip_adapter(unet, folder):
+    """ip-adapter_sd15: image_proj (Linear 1024 → 4·768, LayerNorm) and
+    to_k_ip / to_v_ip for every attn2, keys 1, 3, 5, … in the original
+    attn_processors order."""
+    vit_h = CLIPVisionConfig(hidden_size=1280, intermediate_size=5120,
+                             num_hidden_layers=32, num_attention_heads=16,
+                             image_size=224, patch_size=14, projection_dim=1024,
+                             hidden_act="gelu", layer_norm_eps=1e-5)
+    save(CLIPVisionModelWithProjection(vit_h),
+         os.path.join(folder, "image_encoder"), "model.safetensors")
+    g = torch.Generator().manual_seed(2)
+    state = {"image_proj.proj.weight": torch.randn(4 * 768, 1024, generator=g) / 32,
+             "image_proj.proj.bias": torch.zeros(4 * 768),
+             "image_proj.norm.weight": torch.ones(768),
+             "image_proj.norm.bias": torch.zeros(768)}
+    names = [n for n in unet.attn_processors if n.endswith("attn2.processor")]
+    for k, name in enumerate(names):
+        c = 1280 if name.startswith("mid") else unet.get_submodule(
+            name[:-len(".processor")]).to_q.weight.shape[0]
+        for p in ("k", "v"):
+            state[f"ip_adapter.{2 * k + 1}.to_{p}_ip.weight"] = \
+                torch.randn(c, 768, generator=g) / 768 ** 0.5
+    save_file({k: v.half().contiguous() for k, v in state.items()},
+              os.path.join(folder, "ip-adapter_sd15.safetensors"))
+
+
+def adapters(out):
+    unet = UNet2DConditionModel.from_pretrained(os.path.join(out, "unet"))
+    save(ControlNetModel.from_unet(unet), os.path.join(out, "controlnet"),
+         "diffusion_pytorch_model.safetensors")
+    ip_adapter(unet, os.path.join(out, "ip_adapter", "models"))
+
+
 def main():
+    if sys.argv[1] == "--adapters":
+        adapters(sys.argv[2])
+        print("wrote", sys.argv[2])
+        return
     out = sys.argv[1]
     tok = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
         HERE, "..", "..", "shared", "conformance", "sd15-tiny-seed0", "tokenizer")
@@ -96,6 +139,7 @@ def main():
                    "unet": ["diffusers", "UNet2DConditionModel"],
                    "vae": ["diffusers", "AutoencoderKL"]}, f, indent=2)
     linfusion(unet, os.path.join(out, "linfusion"))
+    adapters(out)
     print("wrote", out)
 
 
