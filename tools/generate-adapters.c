@@ -166,8 +166,15 @@ lf_adapter_options_check (LfAdapterOptions *a,
   default_to (&a->canny_high, 200.0);
   default_to (&a->tile_rate, 2.0);
   default_to (&a->ip_scale, 1.0);
-  if (a->control_preprocess == NULL)
-    a->control_preprocess = g_strdup ("none");
+  /* The canonical name, for the parameters text: "Canny" is "canny". */
+  {
+    LfControlPreprocess kind = LF_CONTROL_PREPROCESS_NONE;
+
+    if (a->control_preprocess != NULL)
+      lf_control_preprocess_from_string (a->control_preprocess, &kind);
+    g_free (a->control_preprocess);
+    a->control_preprocess = g_strdup (lf_control_preprocess_to_string (kind));
+  }
   return TRUE;
 }
 
@@ -270,12 +277,12 @@ lf_adapter_options_append_parameters (const LfAdapterOptions *a, GString *text)
       append_number (text, "Control end", a->control_end);
       g_string_append_printf (text, ", Control preprocess: %s",
                               a->control_preprocess);
-      if (g_ascii_strcasecmp (a->control_preprocess, "canny") == 0)
+      if (g_str_equal (a->control_preprocess, "canny"))
         {
           append_number (text, "Canny low", a->canny_low);
           append_number (text, "Canny high", a->canny_high);
         }
-      if (g_ascii_strcasecmp (a->control_preprocess, "tile") == 0)
+      if (g_str_equal (a->control_preprocess, "tile"))
         append_number (text, "Tile rate", a->tile_rate);
       if (a->guess_mode)
         g_string_append (text, ", Guess mode: on");

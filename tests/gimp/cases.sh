@@ -233,18 +233,21 @@ test_dialog_de () {
   fi
 }
 
-# readme: the README's Script-Fu block runs as written (generate, img2img,
-# create and a PNG export), only the model paths pointed at the fixture and
-# the PNG into the work dir; its `img` and `layer` are a 512×512 image.
+# readme: the README's Script-Fu blocks run as written (generate, img2img,
+# create and a PNG export; a ControlNet and an IP-Adapter call), only the
+# model paths pointed at the fixture and the PNG into the work dir; their
+# `img` and `layer` are a 512×512 image.
 test_readme () {
   # 512² examples without LinFusion on the tiny model (2-dimensional heads:
   # softmax attention is exp-bound) take about two minutes
-  local code TIMEOUT=$((TIMEOUT > 600 ? TIMEOUT : 600))
+  local code TIMEOUT=$((TIMEOUT > 900 ? TIMEOUT : 900))
   new_work "$1"
-  code=$(awk '/^### Script-Fu/ {f = 1} f && /^```scheme/ {c = 1; next}
-              c && /^```/ {exit} c' "$ROOT$SRC/README.md" |
+  code=$(awk '/^### / {f = /^### Script-Fu/} f && /^```scheme/ {c = 1; next}
+              c && /^```/ {c = 0; next} c' "$ROOT$SRC/README.md" |
     sed -e 's/;.*$//' -e "s#/models/stable-diffusion-v1-5#$MODEL#g" \
         -e "s#/models/LinFusion-1-5#$MODEL/linfusion#g" \
+        -e "s#/models/control_v11p_sd15_canny#$MODEL/controlnet#g" \
+        -e "s#/models/IP-Adapter/models#$MODEL/ip_adapter/models#g" \
         -e "s#/tmp/lighthouse.png#$W/readme.png#g")
   if [ -z "$code" ]; then
     result "$1" FAILED "no Script-Fu block under '### Script-Fu' in README.md"
@@ -257,9 +260,9 @@ test_readme () {
     $code
     (display \"LF-OK readme layers \")
     (display (vector-length (car (gimp-image-get-layers img)))) (newline)))"
-  if [ "$RC" = 0 ] && grep -q '^LF-OK readme layers 3' "$ROOT$W/gimp.log" \
+  if [ "$RC" = 0 ] && grep -q '^LF-OK readme layers 5' "$ROOT$W/gimp.log" \
      && [ -s "$ROOT$W/readme.png" ]; then
-    result "$1" ok "3 examples; 2 new layers and a saved PNG"
+    result "$1" ok "5 examples; 4 new layers and a saved PNG"
   else
     result "$1" FAILED "$(why)"
     keep "$1"
