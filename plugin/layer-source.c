@@ -1,7 +1,10 @@
-/* layer-source.c: reads img2img's input drawable through its GeglBuffer as
- * "R'G'B' u8" (GEGL converts from any type and precision and drops alpha),
- * resampled with gegl:scale-size when the request's size differs, as GIMP's
- * own plug-ins read drawables (plug-ins/common/tile.c). */
+/* layer-source.c: reads img2img's input, the control layer and the
+ * IP-Adapter's reference through their GeglBuffers as "R'G'B' u8" (GEGL
+ * converts from any type and precision and drops alpha), as GIMP's own
+ * plug-ins read drawables (plug-ins/common/tile.c). img2img's input is
+ * resampled with gegl:scale-size when the request's size differs; the
+ * others go to the engine at their own size (it resizes them as diffusers
+ * does). */
 #include "config.h"
 
 #include <gegl.h>
@@ -33,6 +36,23 @@ read_resampled (
   g_object_unref (graph);
 }
 
+static guint8 *
+alloc_rgb (gint width, gint height, GError **error)
+{
+  const gsize bytes = (gsize)width * 3 * (gsize)height;
+  guint8     *rgb = g_try_malloc (bytes);
+
+  if (rgb == NULL)
+    {
+      g_autofree char *size = g_format_size (bytes);
+
+      g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
+                   _ ("Reading a layer at %d×%d needs %s of memory"), width,
+                   height, size);
+    }
+  return rgb;
+}
+
 gboolean
 lf_layer_source_set_init_image (LfRequest    *request,
                                 GimpDrawable *drawable,
@@ -42,18 +62,10 @@ lf_layer_source_set_init_image (LfRequest    *request,
 {
   g_autoptr (GeglBuffer) buffer = gimp_drawable_get_buffer (drawable);
   const gint         stride = width * 3;
-  const gsize        bytes = (gsize)stride * (gsize)height;
-  g_autofree guint8 *rgb = g_try_malloc (bytes);
+  g_autofree guint8 *rgb = alloc_rgb (width, height, error);
 
   if (rgb == NULL)
-    {
-      g_autofree char *size = g_format_size (bytes);
-
-      g_set_error (error, LF_ERROR, LF_ERROR_OUT_OF_MEMORY,
-                   _ ("Reading the input layer at %d×%d needs %s of memory"),
-                   width, height, size);
-      return FALSE;
-    }
+    return FALSE;
   if (gimp_drawable_get_width (drawable) == width
       && gimp_drawable_get_height (drawable) == height)
     gegl_buffer_get (buffer, GEGL_RECTANGLE (0, 0, width, height), 1.0,
@@ -62,4 +74,82 @@ lf_layer_source_set_init_image (LfRequest    *request,
     read_resampled (buffer, width, height, rgb, stride);
   lf_request_set_init_image (request, width, height, rgb, (size_t)stride);
   return TRUE;
+}
+
+/* @drawable at its own size. Returns: (transfer full) (nullable). */
+static guint8 *
+read_own_size (GimpDrawable *drawable,
+               gint         *width,
+               gint         *height,
+               GError      **error)
+{
+  g_autoptr (GeglBuffer) buffer = gimp_drawable_get_buffer (drawable);
+  guint8 *rgb;
+
+  *width = gimp_drawable_get_width (drawable);
+  *height = gimp_drawable_get_height (drawable);
+  rgb = alloc_rgb (*width, *height, error);
+  if (rgb != NULL)
+    gegl_buffer_get (buffer, GEGL_RECTANGLE (0, 0, *width, *height), 1.0,
+                     babl_format ("R'G'B' u8"), rgb, *width * 3,
+                     GEGL_ABYSS_NONE);
+  return rgb;
+}
+
+gboolean
+lf_layer_source_set_control_image (LfRequest    *request,
+                                   GimpDrawable *drawable,
+                                   GError      **error)
+{
+  g_autofree guint8 *rgb = NULL;
+  gint               w, h;
+
+  if ((rgb = read_own_size (drawable, &w, &h, error)) == NULL)
+    return FALSE;
+  lf_request_set_control_image (request, w, h, rgb, (size_t)w * 3);
+  return TRUE;
+}
+
+gboolean
+lf_layer_source_set_ip_adapter_image (LfRequest    *request,
+                                      GimpDrawable *drawable,
+                                      GError      **error)
+{
+  g_autofree guint8 *rgb = NULL;
+  gint               w, h;
+
+  if ((rgb = read_own_size (drawable, &w, &h, error)) == NULL)
+    return FALSE;
+  lf_request_set_ip_adapter_image (request, w, h, rgb, (size_t)w * 3);
+  return TRUE;
+}
+
+gboolean
+lf_layer_source_set_ip_adapter_file (LfRequest  *request,
+                                     const char *path,
+                                     GError    **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  GimpImage *image = gimp_file_load (GIMP_RUN_NONINTERACTIVE, file);
+  GimpLayer *layer;
+  gboolean   ok;
+
+  if (image == NULL)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_IO,
+                   _ ("Cannot load the reference image “%s”: %s"), path,
+                   gimp_pdb_get_last_error (gimp_get_pdb ()));
+      return FALSE;
+    }
+  /* Visible layers merged with their alpha kept, so that one layer reads
+   * as the CLI reads a PNG: alpha dropped, not composited. */
+  layer = gimp_image_merge_visible_layers (image, GIMP_CLIP_TO_IMAGE);
+  ok = layer != NULL
+       && lf_layer_source_set_ip_adapter_image (request, GIMP_DRAWABLE (layer),
+                                                error);
+  if (layer == NULL)
+    g_set_error (error, LF_ERROR, LF_ERROR_IO,
+                 _ ("The reference image “%s” has no visible layer"), path);
+  gimp_image_delete (image);
+  return ok;
 }

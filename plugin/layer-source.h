@@ -1,5 +1,6 @@
-/* layer-source.h: img2img's input: a drawable of any type and precision
- * read as R'G'B' u8 at the request's size. */
+/* layer-source.h: the images a request takes from GIMP: img2img's input,
+ * the control layer and the IP-Adapter's reference, drawables of any type
+ * and precision read as R'G'B' u8 (alpha ignored). Main thread only. */
 #ifndef LF_LAYER_SOURCE_H
 #define LF_LAYER_SOURCE_H
 
@@ -24,6 +25,24 @@ gboolean lf_layer_source_set_init_image (LfRequest    *request,
                                          gint          width,
                                          gint          height,
                                          GError      **error);
+
+/* @drawable at its own size as the request's control image (the engine
+ * resizes it). Returns: %FALSE with LF_ERROR_OUT_OF_MEMORY. */
+gboolean lf_layer_source_set_control_image (LfRequest    *request,
+                                            GimpDrawable *drawable,
+                                            GError      **error);
+
+/* @drawable at its own size as the IP-Adapter's reference image. */
+gboolean lf_layer_source_set_ip_adapter_image (LfRequest    *request,
+                                               GimpDrawable *drawable,
+                                               GError      **error);
+
+/* The image file at @path, loaded by GIMP (any format it reads), its
+ * visible layers merged, as the IP-Adapter's reference image.
+ * Returns: %FALSE with LF_ERROR_IO naming @path when it cannot be loaded. */
+gboolean lf_layer_source_set_ip_adapter_file (LfRequest  *request,
+                                              const char *path,
+                                              GError    **error);
 
 G_END_DECLS
 

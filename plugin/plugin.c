@@ -82,8 +82,10 @@ generate (gboolean          ui,
           GError          **error)
 {
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  const LfJob job
-      = { settings->model, settings->linfusion, request, _ ("LinFusion"), ui };
+  const LfJob job = { settings->model,         settings->linfusion,
+                      settings->controlnet,    settings->ip_adapter,
+                      settings->image_encoder, request,
+                      _ ("LinFusion"),         ui };
 
   if (lf_worker_run (&job, sink, cancel, error))
     return GIMP_PDB_SUCCESS;
@@ -184,6 +186,23 @@ ask (GimpProcedure       *procedure,
              : GIMP_PDB_CANCEL;
 }
 
+/* The control layer and the IP-Adapter's reference, read here on the main
+ * thread (libgimp) before the worker starts. */
+static gboolean
+set_adapter_images (LfRequest *request, const LfSettings *s, GError **error)
+{
+  if (s->control_layer != NULL
+      && !lf_layer_source_set_control_image (request, s->control_layer, error))
+    return FALSE;
+  if (s->ip_layer != NULL
+      && !lf_layer_source_set_ip_adapter_image (request, s->ip_layer, error))
+    return FALSE;
+  if (s->ip_file != NULL
+      && !lf_layer_source_set_ip_adapter_file (request, s->ip_file, error))
+    return FALSE;
+  return TRUE;
+}
+
 /* plug-in-linfusion-generate and -img2img (run_data TRUE). */
 static GimpValueArray *
 run_image (GimpProcedure       *procedure,
@@ -212,9 +231,10 @@ run_image (GimpProcedure       *procedure,
   if ((settings = lf_settings_from_config (config, &error)) == NULL
       || (request = lf_settings_to_request (settings, &error)) == NULL)
     return failed (procedure, GIMP_PDB_CALLING_ERROR, error);
-  if (img2img
-      && !lf_layer_source_set_init_image (request, drawable, settings->width,
-                                          settings->height, &error))
+  if ((img2img
+       && !lf_layer_source_set_init_image (request, drawable, settings->width,
+                                           settings->height, &error))
+      || !set_adapter_images (request, settings, &error))
     return failed (procedure, GIMP_PDB_EXECUTION_ERROR, error);
 
   name = lf_settings_get_layer_name (settings);

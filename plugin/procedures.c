@@ -60,6 +60,76 @@ add_common_arguments (GimpProcedure *procedure)
                                       "dpmpp-2m-karras", G_PARAM_READWRITE);
 }
 
+/* ControlNet and IP-Adapter, for generate and img2img. Paths are ANY, as
+ * "model", so that a missing one reaches the engine's error; the layers
+ * are read at their own size, alpha ignored (layer-source.c). */
+static void
+add_adapter_arguments (GimpProcedure *procedure)
+{
+  GimpChoice *preprocess = gimp_choice_new_with_values (
+      "none", LF_CONTROL_PREPROCESS_NONE, _ ("None"), NULL, "canny",
+      LF_CONTROL_PREPROCESS_CANNY, _ ("Canny edges"), NULL, "tile",
+      LF_CONTROL_PREPROCESS_TILE, _ ("Tile (blurred copy)"), NULL, NULL);
+
+  gimp_procedure_add_drawable_argument (
+      procedure, "control-layer", _ ("Control la_yer"),
+      _ ("The image that guides the ControlNet (any size: it is resized to "
+         "width × height); needs control-model"),
+      TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (
+      procedure, "control-model", _ ("Control mo_del"),
+      _ ("ControlNet: a diffusers folder or a .safetensors file; needs "
+         "control-layer"),
+      GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (procedure, "control-scale",
+                                      _ ("Control scale"),
+                                      _ ("Weight of the ControlNet's guidance"),
+                                      0.0, 5.0, 1.0, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (
+      procedure, "control-start", _ ("Control start"),
+      _ ("Fraction of the steps after which the ControlNet starts"), 0.0, 1.0,
+      0.0, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (
+      procedure, "control-end", _ ("Control end"),
+      _ ("Fraction of the steps after which the ControlNet stops"), 0.0, 1.0,
+      1.0, G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument (
+      procedure, "control-preprocess", _ ("Preprocess"),
+      _ ("What the ControlNet is given: the layer as it is, its Canny edges, "
+         "or a reduced copy (for tile models)"),
+      preprocess, "none", G_PARAM_READWRITE);
+  /* Canny's L1 gradient of 8-bit pixels stays below 2 · 4 · 255 = 2040:
+   * higher thresholds find no edge. */
+  gimp_procedure_add_double_argument (procedure, "canny-low", _ ("Canny low"),
+                                      _ ("Canny's lower threshold"), 0.0,
+                                      2040.0, 100.0, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (procedure, "canny-high", _ ("Canny high"),
+                                      _ ("Canny's upper threshold"), 0.0,
+                                      2040.0, 200.0, G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (
+      procedure, "ip-adapter", _ ("IP-Adapter mode_l"),
+      _ ("IP-Adapter file (.safetensors); needs ip-adapter-image or "
+         "ip-adapter-file"),
+      GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
+  gimp_procedure_add_drawable_argument (
+      procedure, "ip-adapter-image", _ ("Reference layer"),
+      _ ("The IP-Adapter's reference image, as a layer"), TRUE,
+      G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (
+      procedure, "ip-adapter-file", _ ("Reference file"),
+      _ ("The IP-Adapter's reference image, as a file (instead of "
+         "ip-adapter-image)"),
+      GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (
+      procedure, "ip-adapter-scale", _ ("IP-Adapter scale"),
+      _ ("Weight of the reference image"), 0.0, 5.0, 1.0, G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (
+      procedure, "image-encoder", _ ("Image encoder"),
+      _ ("The IP-Adapter's image encoder folder (optional: image_encoder/ "
+         "beside the adapter or in its parent folder)"),
+      GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL, G_PARAM_READWRITE);
+}
+
 static void
 set_attribution (GimpProcedure *procedure)
 {
@@ -89,6 +159,7 @@ new_generate (GimpPlugIn *plug_in, const gchar *name, GimpRunImageFunc run)
       name);
   set_attribution (p);
   add_common_arguments (p);
+  add_adapter_arguments (p);
   gimp_procedure_add_layer_return_value (
       p, "layer", _ ("Layer"), _ ("The new layer"), FALSE, G_PARAM_READWRITE);
   return p;
@@ -113,10 +184,12 @@ new_img2img (GimpPlugIn *plug_in, const gchar *name, GimpRunImageFunc run)
       name);
   set_attribution (p);
   add_common_arguments (p);
+  /* "_Strength": S_teps has the t */
   gimp_procedure_add_double_argument (
-      p, "strength", _ ("S_trength"),
+      p, "strength", _ ("_Strength"),
       _ ("How much of the input to replace, 0 (none) to 1 (all)"), 0.0, 1.0,
       0.75, G_PARAM_READWRITE);
+  add_adapter_arguments (p);
   gimp_procedure_add_layer_return_value (
       p, "layer", _ ("Layer"), _ ("The new layer"), FALSE, G_PARAM_READWRITE);
   return p;

@@ -26,6 +26,51 @@ has_property (GimpProcedureConfig *config, const char *property)
          != NULL;
 }
 
+static gboolean
+invalid (GError **error, const char *message)
+{
+  g_set_error_literal (error, LF_ERROR, LF_ERROR_INVALID_REQUEST, message);
+  return FALSE;
+}
+
+/* The arguments of add_adapter_arguments (procedures.c), and the pairs
+ * that only make sense together. */
+static gboolean
+read_adapters (GimpProcedureConfig *config, LfSettings *s, GError **error)
+{
+  g_object_get (config, "control-layer", &s->control_layer,
+                "control-preprocess", &s->control_preprocess, "control-scale",
+                &s->control_scale, "control-start", &s->control_start,
+                "control-end", &s->control_end, "canny-low", &s->canny_low,
+                "canny-high", &s->canny_high, "ip-adapter-image", &s->ip_layer,
+                "ip-adapter-scale", &s->ip_scale, NULL);
+  s->controlnet = file_path (config, "control-model");
+  s->ip_adapter = file_path (config, "ip-adapter");
+  s->ip_file = file_path (config, "ip-adapter-file");
+  s->image_encoder = file_path (config, "image-encoder");
+  if (s->control_layer != NULL && s->controlnet == NULL)
+    return invalid (error, _ ("A control layer needs a ControlNet (argument "
+                              "“control-model”)"));
+  if (s->controlnet != NULL && s->control_layer == NULL)
+    return invalid (error, _ ("A ControlNet needs a control layer (argument "
+                              "“control-layer”)"));
+  if (s->ip_layer != NULL && s->ip_file != NULL)
+    return invalid (error, _ ("Give the IP-Adapter's reference as a layer "
+                              "(“ip-adapter-image”) or as a file "
+                              "(“ip-adapter-file”), not both"));
+  if (s->ip_adapter != NULL && s->ip_layer == NULL && s->ip_file == NULL)
+    return invalid (error, _ ("An IP-Adapter needs a reference image "
+                              "(argument “ip-adapter-image” or "
+                              "“ip-adapter-file”)"));
+  if (s->ip_adapter == NULL && (s->ip_layer != NULL || s->ip_file != NULL))
+    return invalid (error, _ ("A reference image needs an IP-Adapter "
+                              "(argument “ip-adapter”)"));
+  if (s->ip_adapter == NULL && s->image_encoder != NULL)
+    return invalid (error, _ ("An image encoder needs an IP-Adapter "
+                              "(argument “ip-adapter”)"));
+  return TRUE;
+}
+
 LfSettings *
 lf_settings_from_config (GimpProcedureConfig *config, GError **error)
 {
@@ -63,6 +108,9 @@ lf_settings_from_config (GimpProcedureConfig *config, GError **error)
                    s->sampler != NULL ? s->sampler : "");
       return NULL;
     }
+  if (has_property (config, "control-model")
+      && !read_adapters (config, s, error))
+    return NULL;
   return g_steal_pointer (&s);
 }
 
@@ -76,6 +124,13 @@ lf_settings_free (LfSettings *s)
   g_free (s->model);
   g_free (s->linfusion);
   g_free (s->sampler);
+  g_free (s->controlnet);
+  g_clear_object (&s->control_layer);
+  g_free (s->control_preprocess);
+  g_free (s->ip_adapter);
+  g_free (s->image_encoder);
+  g_clear_object (&s->ip_layer);
+  g_free (s->ip_file);
   g_free (s);
 }
 
@@ -95,6 +150,18 @@ lf_settings_to_request (const LfSettings *s, GError **error)
   lf_request_set_sampler (r, kind);
   if (s->img2img)
     lf_request_set_strength (r, s->strength);
+  if (s->controlnet != NULL)
+    {
+      LfControlPreprocess pre = LF_CONTROL_PREPROCESS_NONE;
+
+      lf_control_preprocess_from_string (s->control_preprocess, &pre);
+      lf_request_set_control_preprocess (r, pre);
+      lf_request_set_canny_thresholds (r, s->canny_low, s->canny_high);
+      lf_request_set_control_scale (r, s->control_scale);
+      lf_request_set_control_range (r, s->control_start, s->control_end);
+    }
+  if (s->ip_adapter != NULL)
+    lf_request_set_ip_adapter_scale (r, s->ip_scale);
   if (!lf_request_validate (r, error))
     return NULL;
   return g_steal_pointer (&r);
@@ -149,6 +216,46 @@ append_number (GString *s, const char *key, double value)
                           g_ascii_formatd (buf, sizeof buf, "%g", value));
 }
 
+/* The CLI's entries (tools/generate-adapters.c), in its order. */
+static void
+append_adapters (GString *t, const LfSettings *s)
+{
+  if (s->controlnet != NULL)
+    {
+      g_autofree char *name = g_path_get_basename (s->controlnet);
+
+      g_string_append (t, ", ControlNet: ");
+      append_quoted (t, name);
+      append_number (t, "Control scale", s->control_scale);
+      append_number (t, "Control start", s->control_start);
+      append_number (t, "Control end", s->control_end);
+      g_string_append_printf (t, ", Control preprocess: %s",
+                              s->control_preprocess);
+      if (g_strcmp0 (s->control_preprocess, "canny") == 0)
+        {
+          append_number (t, "Canny low", s->canny_low);
+          append_number (t, "Canny high", s->canny_high);
+        }
+    }
+  if (s->ip_adapter != NULL)
+    {
+      g_autofree char *name = g_path_get_basename (s->ip_adapter);
+
+      g_string_append (t, ", IP-Adapter: ");
+      append_quoted (t, name);
+      append_number (t, "IP-Adapter scale", s->ip_scale);
+    }
+}
+
+static void
+append_path (GString *t, const char *key, const char *path)
+{
+  if (path == NULL)
+    return;
+  g_string_append_printf (t, ", %s: ", key);
+  append_quoted (t, path);
+}
+
 char *
 lf_settings_to_parameters (const LfSettings *s)
 {
@@ -171,14 +278,14 @@ lf_settings_to_parameters (const LfSettings *s)
     }
   if (s->img2img)
     append_number (t, "Denoising strength", s->strength);
-  g_string_append_printf (
-      t, ", Version: linfusion %s, Model path: ", LF_VERSION_STRING);
-  append_quoted (t, s->model);
-  if (s->linfusion != NULL)
-    {
-      g_string_append (t, ", LinFusion path: ");
-      append_quoted (t, s->linfusion);
-    }
+  append_adapters (t, s);
+  g_string_append_printf (t, ", Version: linfusion %s", LF_VERSION_STRING);
+  append_path (t, "Model path", s->model);
+  append_path (t, "LinFusion path", s->linfusion);
+  append_path (t, "ControlNet path", s->controlnet);
+  append_path (t, "IP-Adapter path", s->ip_adapter);
+  append_path (t, "Image encoder path", s->image_encoder);
+  append_path (t, "IP-Adapter image file", s->ip_file);
   return g_string_free (t, FALSE);
 }
 

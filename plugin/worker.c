@@ -226,6 +226,11 @@ worker_thread (gpointer data)
         && lf_engine_load_model (engine, w->job->model, NULL, &error)
         && (w->job->linfusion == NULL
             || lf_engine_load_linfusion (engine, w->job->linfusion, &error))
+        && (w->job->controlnet == NULL
+            || lf_engine_load_controlnet (engine, w->job->controlnet, &error))
+        && (w->job->ip_adapter == NULL
+            || lf_engine_load_ip_adapter (engine, w->job->ip_adapter,
+                                          w->job->image_encoder, &error))
         && !g_cancellable_set_error_if_cancelled (w->cancel, &error)
         && lf_engine_generate (engine, w->job->request, &w->sink, on_progress,
                                w, w->cancel, &error);

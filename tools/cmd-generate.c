@@ -1,7 +1,8 @@
 /* cmd-generate.c: `linfusion generate`: text-to-image or image-to-image into
  * a PNG, with diffusers' defaults and seeds (torch's CPU generator), the
  * settings in A1111's "parameters" text chunk, progress on stderr and
- * Ctrl-C stopping between steps. */
+ * Ctrl-C stopping between steps. ControlNet and IP-Adapter options live in
+ * generate-adapters.c. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -14,17 +15,19 @@
 #include "linfusion.h"
 
 #include "commands.h"
+#include "generate-adapters.h"
 #include "png-io.h"
 
 typedef struct
 {
-  char    *model, *config, *linfusion;
-  char    *prompt, *negative, *sampler, *scheduler_config;
-  gint64   width, height, seed;
-  gint     steps, threads, clip_skip;
-  gdouble  guidance, strength;
-  char    *init_image, *init_noise, *save_latents, *output, *device;
-  gboolean prompt_weights, long_prompts;
+  char            *model, *config, *linfusion;
+  char            *prompt, *negative, *sampler, *scheduler_config;
+  gint64           width, height, seed;
+  gint             steps, threads, clip_skip;
+  gdouble          guidance, strength;
+  char            *init_image, *init_noise, *save_latents, *output, *device;
+  gboolean         prompt_weights, long_prompts;
+  LfAdapterOptions adapters; /* ControlNet and IP-Adapter */
 } Options;
 
 static void
@@ -38,6 +41,7 @@ options_clear (Options *o)
 
   for (gsize i = 0; i < G_N_ELEMENTS (strings); i++)
     g_clear_pointer (strings[i], g_free);
+  lf_adapter_options_clear (&o->adapters);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
 
@@ -111,6 +115,17 @@ a1111_sampler_name (const Options *o)
   return "model default";
 }
 
+static void
+append_number (GString *s, const char *key, double value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* The C locale's decimal point, whatever LANG says: A1111's readers
+   * parse these. */
+  g_string_append_printf (s, ", %s: %s", key,
+                          g_ascii_formatd (buf, sizeof buf, "%g", value));
+}
+
 /* A1111's "parameters" text, so other tools read our settings. */
 static char *
 parameters_text (const Options *o, guint64 seed)
@@ -119,12 +134,14 @@ parameters_text (const Options *o, guint64 seed)
   GString         *s = g_string_new (o->prompt);
 
   g_string_append_printf (s, "\nNegative prompt: %s\n", o->negative);
+  g_string_append_printf (s, "Steps: %d, Sampler: %s", o->steps,
+                          a1111_sampler_name (o));
+  append_number (s, "CFG scale", o->guidance);
   g_string_append_printf (s,
-                          "Steps: %d, Sampler: %s, CFG scale: %g, "
-                          "Seed: %" G_GUINT64_FORMAT ", Size: %" G_GINT64_FORMAT
-                          "x%" G_GINT64_FORMAT ", Model: %s",
-                          o->steps, a1111_sampler_name (o), o->guidance, seed,
-                          o->width, o->height, model);
+                          ", Seed: %" G_GUINT64_FORMAT
+                          ", Size: %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                          ", Model: %s",
+                          seed, o->width, o->height, model);
   if (o->scheduler_config != NULL)
     g_string_append_printf (s, ", Scheduler config: %s", o->scheduler_config);
   if (o->linfusion != NULL)
@@ -134,13 +151,14 @@ parameters_text (const Options *o, guint64 seed)
       g_string_append_printf (s, ", LinFusion: %s", lin);
     }
   if (o->init_image != NULL)
-    g_string_append_printf (s, ", Denoising strength: %g", o->strength);
+    append_number (s, "Denoising strength", o->strength);
   if (o->clip_skip > 0)
     g_string_append_printf (s, ", Clip skip: %d", o->clip_skip + 1);
   if (o->prompt_weights)
     g_string_append (s, ", Emphasis: Original");
   if (o->long_prompts)
     g_string_append (s, ", Long prompts: on");
+  lf_adapter_options_append_parameters (&o->adapters, s);
   g_string_append_printf (s, ", Version: linfusion %s", LF_VERSION_STRING);
   return g_string_free (s, FALSE);
 }
@@ -196,6 +214,9 @@ build_request (Options *o, GError **error)
   LfSamplerKind kind;
 
   if (o->init_image != NULL && !set_init_image (r, o, error))
+    return NULL;
+  if (!lf_adapter_options_set_request (&o->adapters, r, &o->width, &o->height,
+                                       error))
     return NULL;
   if (o->width < 0)
     o->width = 512;
@@ -261,7 +282,8 @@ run (Options *o, GError **error)
       || (engine = lf_engine_new (o->device, o->threads, error)) == NULL
       || !lf_engine_load_model (engine, o->model, o->config, error)
       || (o->linfusion != NULL
-          && !lf_engine_load_linfusion (engine, o->linfusion, error)))
+          && !lf_engine_load_linfusion (engine, o->linfusion, error))
+      || !lf_adapter_options_load (&o->adapters, engine, error))
     return 1;
   /* Announced once the run can start, so errors stay one line. */
   if (random_seed)
@@ -295,8 +317,8 @@ lf_cmd_generate (int argc, char **argv)
     { "linfusion", 'l', 0, G_OPTION_ARG_FILENAME, &o.linfusion, N_ ("LinFusion folder to mount on the UNet"), N_ ("DIR") },
     { "prompt", 'p', 0, G_OPTION_ARG_STRING, &o.prompt, N_ ("What to draw"), N_ ("TEXT") },
     { "negative-prompt", 'n', 0, G_OPTION_ARG_STRING, &o.negative, N_ ("What to avoid"), N_ ("TEXT") },
-    { "width", 'W', 0, G_OPTION_ARG_INT64, &o.width, N_ ("Width, a multiple of 8 (default 512, or the init image's)"), N_ ("W") },
-    { "height", 'H', 0, G_OPTION_ARG_INT64, &o.height, N_ ("Height, a multiple of 8 (default 512, or the init image's)"), N_ ("H") },
+    { "width", 'W', 0, G_OPTION_ARG_INT64, &o.width, N_ ("Width, a multiple of 8 (default 512, or the init or control image's)"), N_ ("W") },
+    { "height", 'H', 0, G_OPTION_ARG_INT64, &o.height, N_ ("Height, a multiple of 8 (default 512, or the init or control image's)"), N_ ("H") },
     { "steps", 's', 0, G_OPTION_ARG_INT, &o.steps, N_ ("Sampling steps (default 25)"), N_ ("N") },
     { "guidance", 'g', 0, G_OPTION_ARG_DOUBLE, &o.guidance, N_ ("Classifier-free guidance scale (default 7.5)"), N_ ("G") },
     { "seed", 'S', 0, G_OPTION_ARG_INT64, &o.seed, N_ ("Seed of torch's CPU generator (default: random, printed)"), N_ ("S") },
@@ -319,7 +341,9 @@ lf_cmd_generate (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
+  lf_adapter_options_init (&o.adapters);
   g_option_context_add_main_entries (context, entries, NULL);
+  lf_adapter_options_add_entries (&o.adapters, context);
   g_option_context_set_summary (
       context, _ ("Generate an image with Stable Diffusion (+ LinFusion)."));
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -331,6 +355,8 @@ lf_cmd_generate (int argc, char **argv)
                                     : _ ("--model and --prompt are required"));
       return lf_cmd_fail ("generate", error);
     }
+  if (!lf_adapter_options_check (&o.adapters, o.linfusion, &error))
+    return lf_cmd_fail ("generate", error);
   if (o.negative == NULL)
     o.negative = g_strdup ("");
   if (o.output == NULL)

@@ -1,8 +1,9 @@
 /* dialog.c: lf_ui_dialog_run, the generation dialog of the three
  * procedures. Generated from the GimpProcedureConfig by GimpProcedureDialog
  * (GNOME/gimp plug-ins/common/checkerboard.c's pattern); the prompts, the
- * LinFusion clear button, the seed's Random button and the estimate are
- * the hand-written parts (widgets.h). Every value lives in the config. */
+ * path choosers, the seed's Random button, the ControlNet and IP-Adapter
+ * sections and the estimate are the hand-written parts (widgets.h). Every
+ * value lives in the config. */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -71,8 +72,13 @@ add_frame (GimpProcedureDialog *dialog,
   return box;
 }
 
+/* The left column: the prompts, for generate and img2img the ControlNet
+ * and IP-Adapter sections (collapsed unless their model is set), and the
+ * estimate. */
 static GtkWidget *
-prompts_box (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
+prompts_box (GimpProcedureDialog *dialog,
+             GimpProcedureConfig *config,
+             GimpDrawable        *drawable)
 {
   GtkWidget *vbox = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
 
@@ -83,6 +89,16 @@ prompts_box (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
       GTK_BOX (vbox),
       lf_prompt_view_new (dialog, "negative-prompt", _ ("_Negative prompt"), 3),
       TRUE, TRUE, 0);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (config),
+                                    "control-model"))
+    {
+      gtk_box_pack_start (GTK_BOX (vbox),
+                          lf_controlnet_section_new (dialog, drawable), FALSE,
+                          FALSE, 0);
+      gtk_box_pack_start (GTK_BOX (vbox),
+                          lf_ip_adapter_section_new (dialog, drawable), FALSE,
+                          FALSE, 0);
+    }
   gtk_box_pack_end (GTK_BOX (vbox), lf_estimate_label_new (config), FALSE,
                     FALSE, 0);
   return vbox;
@@ -99,11 +115,16 @@ model_frame (GimpProcedureDialog *dialog)
   GtkWidget *vbox = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
 
   gtk_box_pack_start (GTK_BOX (vbox),
-                      lf_model_chooser_new (dialog, "model", FALSE), FALSE,
-                      FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (vbox),
-                      lf_model_chooser_new (dialog, "linfusion", TRUE), FALSE,
-                      FALSE, 0);
+                      lf_model_chooser_new (
+                          dialog, "model", LF_CHOOSER_FOLDER | LF_CHOOSER_FILE,
+                          _ ("a diffusers folder or .safetensors")),
+                      FALSE, FALSE, 0);
+  gtk_box_pack_start (
+      GTK_BOX (vbox),
+      lf_model_chooser_new (dialog, "linfusion",
+                            LF_CHOOSER_FOLDER | LF_CHOOSER_CLEAR,
+                            _ ("none: the model's own attention")),
+      FALSE, FALSE, 0);
   gtk_container_add (GTK_CONTAINER (frame), vbox);
   gtk_widget_show_all (frame);
   return frame;
@@ -155,14 +176,13 @@ lf_ui_dialog_run (GimpProcedure       *procedure,
                     "plug-in-linfusion-img2img")
             == 0;
   init_size (config, image);
-  (void)drawable;
 
   dialog = GIMP_PROCEDURE_DIALOG (
       gimp_procedure_dialog_new (procedure, config, NULL));
   hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_container_set_border_width (GTK_CONTAINER (hbox), 12);
-  gtk_box_pack_start (GTK_BOX (hbox), prompts_box (dialog, config), TRUE, TRUE,
-                      0);
+  gtk_box_pack_start (GTK_BOX (hbox), prompts_box (dialog, config, drawable),
+                      TRUE, TRUE, 0);
   settings = settings_box (dialog, img2img);
   /* the dialog's widget table keeps a reference of its own */
   gtk_box_pack_start (GTK_BOX (hbox), g_object_ref (settings), FALSE, FALSE, 0);
@@ -175,6 +195,8 @@ lf_ui_dialog_run (GimpProcedure       *procedure,
       gimp_procedure_dialog_get_widget (dialog, "prompt", GTK_TYPE_TEXT_VIEW));
 
   run = gimp_procedure_dialog_run (dialog);
+  if (run)
+    lf_adapter_sections_commit (dialog);
   gtk_widget_destroy (GTK_WIDGET (dialog));
   return run;
 }

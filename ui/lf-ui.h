@@ -16,12 +16,15 @@ G_BEGIN_DECLS
  * @procedure: one of plug-in-linfusion-generate, -img2img, -create
  * @config: its config; the dialog edits it in place
  * @image: (nullable): the image (NULL for -create)
- * @drawable: (nullable): the selected drawable (img2img's input)
+ * @drawable: (nullable): the selected drawable (img2img's input; the
+ *   control layer and the reference the dialog offers first)
  *
  * Shows the generation dialog: multi-line prompt and negative prompt, model
  * and LinFusion choosers (remembering the last choice), sampler, steps,
  * guidance, seed with a "random" button, size (and strength for img2img),
- * and an estimate of memory and time for the chosen size.
+ * an estimate of memory and time for the chosen size, and for generate
+ * and img2img the ControlNet and IP-Adapter sections. On OK, a control
+ * layer and a reference are stored only when their model is chosen.
  *
  * Returns: %TRUE when the user pressed OK.
  */

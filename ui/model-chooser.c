@@ -1,9 +1,10 @@
-/* model-chooser.c: the model and LinFusion choosers. Both GFile arguments
- * are declared with GIMP_FILE_CHOOSER_ACTION_ANY (a folder or a file, and a
- * path that does not exist survives to the engine's error message), for
- * which GimpProcedureDialog generates no widget; so each row is built here:
- * an entry showing the config's path (the last one used; GIMP keeps it
- * between runs), "Folder…" and "File…" buttons, and for LinFusion a button
+/* model-chooser.c: the choosers of the path arguments (model, LinFusion,
+ * ControlNet, IP-Adapter, image encoder, reference file). They are declared
+ * with GIMP_FILE_CHOOSER_ACTION_ANY (a folder or a file, and a path that
+ * does not exist survives to the engine's error message), for which
+ * GimpProcedureDialog generates no widget; so each row is built here: an
+ * entry showing the config's path (the last one used; GIMP keeps it between
+ * runs), "Folder…" and/or "File…" buttons, and for optional ones a button
  * that unsets it. */
 #include "config.h"
 
@@ -15,6 +16,7 @@ typedef struct
 {
   GimpProcedureConfig *config;
   char                *property;
+  LfChooserFlags       flags;
   GtkWidget           *entry, *clear;
 } Chooser;
 
@@ -79,6 +81,24 @@ entry_focus_out (GtkWidget *entry, GdkEvent *event, Chooser *c)
 }
 
 static void
+add_filter (GtkFileChooserNative *native, gboolean images)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+
+  if (images)
+    {
+      gtk_file_filter_set_name (filter, _ ("Images"));
+      gtk_file_filter_add_pixbuf_formats (filter);
+    }
+  else
+    {
+      gtk_file_filter_set_name (filter, _ ("Checkpoints (*.safetensors)"));
+      gtk_file_filter_add_pattern (filter, "*.safetensors");
+    }
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filter);
+}
+
+static void
 pick (Chooser *c, GtkFileChooserAction action)
 {
   GtkWidget *toplevel = gtk_widget_get_toplevel (c->entry);
@@ -92,13 +112,7 @@ pick (Chooser *c, GtkFileChooserAction action)
   if (current != NULL)
     gtk_file_chooser_set_file (GTK_FILE_CHOOSER (native), current, NULL);
   if (action == GTK_FILE_CHOOSER_ACTION_OPEN)
-    {
-      GtkFileFilter *filter = gtk_file_filter_new ();
-
-      gtk_file_filter_set_name (filter, _ ("Checkpoints (*.safetensors)"));
-      gtk_file_filter_add_pattern (filter, "*.safetensors");
-      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filter);
-    }
+    add_filter (native, (c->flags & LF_CHOOSER_IMAGE) != 0);
   if (gtk_native_dialog_run (GTK_NATIVE_DIALOG (native)) == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr (GFile) file
@@ -129,7 +143,7 @@ clear_clicked (GtkButton *button, Chooser *c)
   g_object_set (c->config, c->property, NULL, NULL);
 }
 
-/* Both rows' labels share a width (one size group per dialog). */
+/* The rows' labels share a width (one size group per dialog). */
 static GtkSizeGroup *
 label_group (GimpProcedureDialog *dialog)
 {
@@ -155,53 +169,60 @@ small_button (GtkWidget *box, const char *text, const char *tip)
 }
 
 GtkWidget *
+lf_labeled_row_new (GimpProcedureDialog *dialog,
+                    const char          *label_text,
+                    GtkWidget           *widget)
+{
+  GtkWidget *hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *label = gtk_label_new_with_mnemonic (label_text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_size_group_add_widget (label_group (dialog), label);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), widget);
+  gtk_box_pack_start (GTK_BOX (hbox), label, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (hbox), widget, TRUE, TRUE, 0);
+  gtk_widget_show_all (hbox);
+  return hbox;
+}
+
+GtkWidget *
 lf_model_chooser_new (GimpProcedureDialog *dialog,
                       const char          *property,
-                      gboolean             clearable)
+                      LfChooserFlags       flags,
+                      const char          *placeholder)
 {
   Chooser         *c = g_new0 (Chooser, 1);
   g_autofree char *signal = g_strconcat ("notify::", property, NULL);
   GParamSpec      *pspec;
-  GtkWidget       *hbox, *label;
+  GtkWidget       *hbox;
 
   g_object_get (dialog, "config", &c->config, NULL);
   c->property = g_strdup (property);
+  c->flags = flags;
   pspec
       = g_object_class_find_property (G_OBJECT_GET_CLASS (c->config), property);
-  hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  g_object_set_data_full (G_OBJECT (hbox), "lf-chooser", c, chooser_free);
-
-  label = gtk_label_new_with_mnemonic (g_param_spec_get_nick (pspec));
-  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
-  gtk_size_group_add_widget (label_group (dialog), label);
-  gtk_box_pack_start (GTK_BOX (hbox), label, FALSE, FALSE, 0);
 
   c->entry = gtk_entry_new ();
   gtk_entry_set_width_chars (GTK_ENTRY (c->entry), 28);
-  gtk_entry_set_placeholder_text (
-      GTK_ENTRY (c->entry), clearable
-                                ? _ ("none: the model's own attention")
-                                : _ ("a diffusers folder or .safetensors"));
-  gtk_label_set_mnemonic_widget (GTK_LABEL (label), c->entry);
+  gtk_entry_set_placeholder_text (GTK_ENTRY (c->entry), placeholder);
   gimp_help_set_help_data (c->entry, g_param_spec_get_blurb (pspec), NULL);
-  gtk_box_pack_start (GTK_BOX (hbox), c->entry, TRUE, TRUE, 0);
+  hbox = lf_labeled_row_new (dialog, g_param_spec_get_nick (pspec), c->entry);
+  g_object_set_data_full (G_OBJECT (hbox), "lf-chooser", c, chooser_free);
   g_signal_connect (c->entry, "activate", G_CALLBACK (entry_activate), c);
   g_signal_connect (c->entry, "focus-out-event", G_CALLBACK (entry_focus_out),
                     c);
 
-  g_signal_connect (small_button (hbox, _ ("Folder…"),
-                                  _ ("Choose a diffusers or LinFusion folder")),
-                    "clicked", G_CALLBACK (folder_clicked), c);
-  if (!clearable)
-    g_signal_connect (
-        small_button (hbox, _ ("File…"), _ ("Choose a single-file checkpoint")),
-        "clicked", G_CALLBACK (file_clicked), c);
-  else
+  if (flags & LF_CHOOSER_FOLDER)
+    g_signal_connect (small_button (hbox, _ ("Folder…"), _ ("Choose a folder")),
+                      "clicked", G_CALLBACK (folder_clicked), c);
+  if (flags & (LF_CHOOSER_FILE | LF_CHOOSER_IMAGE))
+    g_signal_connect (small_button (hbox, _ ("File…"), _ ("Choose a file")),
+                      "clicked", G_CALLBACK (file_clicked), c);
+  if (flags & LF_CHOOSER_CLEAR)
     {
       c->clear = gtk_button_new_from_icon_name (GIMP_ICON_EDIT_CLEAR,
                                                 GTK_ICON_SIZE_BUTTON);
-      gimp_help_set_help_data (
-          c->clear, _ ("Clear: generate with the model's own attention"), NULL);
+      gimp_help_set_help_data (c->clear, _ ("Clear"), NULL);
       gtk_box_pack_start (GTK_BOX (hbox), c->clear, FALSE, FALSE, 0);
       g_signal_connect (c->clear, "clicked", G_CALLBACK (clear_clicked), c);
     }

@@ -90,6 +90,100 @@ test_bad_model () {
   fi
 }
 
+# controlnet: a PNG loaded as an image is the control layer; the new layer
+# equals the CLI's --control-image run on that PNG.  Settings both front ends
+# name alike are in s, the differently named ones are given to each.
+test_controlnet () {
+  local s=(prompt "a tower" model "$MODEL" linfusion "$MODEL/linfusion" width 64
+           height 96 steps 3 seed 11 sampler ddim control-scale 0.8 control-end 0.9
+           control-preprocess canny canny-low 50 canny-high 150)
+  new_work "$1"
+  in_env python3 "$SRC/tests/gimp/pattern.py" 40 80 8 "$W/control.png"
+  batch "(begin $(loads controlnet) (lf-test-controlnet (lambda (img drawables control)
+    (plug-in-linfusion-generate #:run-mode RUN-NONINTERACTIVE #:image img
+      #:drawables drawables #:control-layer control$(scm_args "${s[@]}" \
+      control-model "$MODEL/controlnet"))) 64 96 \"${s[1]}\"
+    \"$W/control.png\" \"$W/gimp.png\"))"
+  if [ "$RC" != 0 ] || ! grep -q '^LF-OK controlnet' "$ROOT$W/gimp.log"; then
+    result "$1" FAILED "$(why)"
+  elif ! cli "$W/cli.png" "${s[@]}" controlnet "$MODEL/controlnet" \
+         control-image "$W/control.png"; then
+    result "$1" FAILED "the CLI failed: $(tail -n 1 "$ROOT$W/cli.log")"
+  elif ! pngdiff "$W/gimp.png" "$W/cli.png" --at-most 0; then
+    result "$1" FAILED "pixels differ from the CLI's: $(tail -n 1 "$ROOT$W/check.log")"
+  else
+    result "$1" ok "$(tail -n 1 "$ROOT$W/check.log" | cut -d' ' -f1-3) vs the CLI"
+  fi
+}
+
+# ip-adapter: ip-adapter-image is a layer of another image; the new layer
+# equals the CLI's --ip-adapter-image run on that layer's PNG.
+test_ip_adapter () {
+  local ip=$MODEL/ip_adapter/models/ip-adapter_sd15.safetensors
+  local s=(prompt "a cat" model "$MODEL" linfusion "$MODEL/linfusion" width 64
+           height 64 steps 3 seed 12 sampler euler ip-adapter "$ip"
+           ip-adapter-scale 0.6)
+  new_work "$1"
+  batch "(begin $(loads ip-adapter) (lf-test-ip-adapter (lambda (img drawables reference)
+    (plug-in-linfusion-generate #:run-mode RUN-NONINTERACTIVE #:image img
+      #:drawables drawables #:ip-adapter-image reference$(scm_args "${s[@]}")))
+    64 64 \"${s[1]}\" \"$W/reference.png\" \"$W/gimp.png\"))"
+  if [ "$RC" != 0 ] || ! grep -q '^LF-OK ip-adapter' "$ROOT$W/gimp.log"; then
+    result "$1" FAILED "$(why)"
+  elif ! cli "$W/cli.png" "${s[@]}" ip-adapter-image "$W/reference.png"; then
+    result "$1" FAILED "the CLI failed: $(tail -n 1 "$ROOT$W/cli.log")"
+  elif ! pngdiff "$W/gimp.png" "$W/cli.png" --at-most 0; then
+    result "$1" FAILED "pixels differ from the CLI's: $(tail -n 1 "$ROOT$W/check.log")"
+  else
+    result "$1" ok "$(tail -n 1 "$ROOT$W/check.log" | cut -d' ' -f1-3) vs the CLI"
+  fi
+}
+
+# adapter-args: ControlNet and IP-Adapter arguments that do not fit together
+# are calling errors (exit status 70, the argument named, no layer added);
+# one GIMP run per case, one result for all.  LAYER stands for the image's
+# layer.
+test_adapter_args () {
+  local ip=$MODEL/ip_adapter/models/ip-adapter_sd15.safetensors
+  local cases=(
+    "control-layer LAYER|“control-model”"
+    "control-model $MODEL/controlnet|“control-layer”"
+    "ip-adapter $ip|“ip-adapter-image” or “ip-adapter-file”"
+    "ip-adapter $ip ip-adapter-image LAYER ip-adapter-file /tmp/ref.png|not both"
+    "ip-adapter-image LAYER|“ip-adapter”"
+    "control-layer LAYER control-model $MODEL/controlnet control-start 0.7 control-end 0.5|0.7 and 0.5"
+  )
+  local c args needle bad="" n=0 msg a
+  for c in "${cases[@]}"; do
+    args=${c%%|*} needle=${c#*|}
+    new_work "$1"
+    local scm=""
+    for a in $args; do
+      if [ "$a" = LAYER ]; then scm+=" layer"
+      elif [[ $a =~ ^[a-z-]+$ ]]; then scm+=" #:$a"
+      elif [[ $a =~ ^[0-9.]+$ ]]; then scm+=" $a"
+      else scm+=" \"$a\""; fi
+    done
+    batch "(begin $(loads adapter-args) (lf-test-adapter-args (lambda (img drawables layer)
+      (plug-in-linfusion-generate #:run-mode RUN-NONINTERACTIVE #:image img
+        #:drawables drawables #:prompt \"never drawn\" #:model \"$MODEL\"
+        #:width 64 #:height 64 #:steps 2$scm))))"
+    msg=$(sed -n '/^batch command experienced an execution error/,/^Stopping at failing batch/p' \
+            "$ROOT$W/gimp.log" | sed '1d;$d')
+    n=$((n + 1))
+    if [ "$RC" != 70 ] || ! grep -q '^LF-COUNT-UNCHANGED' "$ROOT$W/gimp.log"; then
+      bad+="[$args: $(why)] "
+    elif [[ $msg != *"$needle"* ]]; then
+      bad+="[$args: the message lacks '$needle': ${msg:0:160}] "
+    fi
+  done
+  if [ -n "$bad" ]; then
+    result "$1" FAILED "$bad"
+  else
+    result "$1" ok "$n calls refused with the argument named"
+  fi
+}
+
 # dialog-LANG: under Xvfb, type a prompt into the dialog and press OK; a layer
 # named after it appears.  Screenshots before and after typing go to $OUT.
 gui_test () {
@@ -139,18 +233,21 @@ test_dialog_de () {
   fi
 }
 
-# readme: the README's Script-Fu block runs as written (generate, img2img,
-# create and a PNG export), only the model paths pointed at the fixture and
-# the PNG into the work dir; its `img` and `layer` are a 512×512 image.
+# readme: the README's Script-Fu blocks run as written (generate, img2img,
+# create and a PNG export; a ControlNet and an IP-Adapter call), only the
+# model paths pointed at the fixture and the PNG into the work dir; their
+# `img` and `layer` are a 512×512 image.
 test_readme () {
   # 512² examples without LinFusion on the tiny model (2-dimensional heads:
   # softmax attention is exp-bound) take about two minutes
-  local code TIMEOUT=$((TIMEOUT > 600 ? TIMEOUT : 600))
+  local code TIMEOUT=$((TIMEOUT > 900 ? TIMEOUT : 900))
   new_work "$1"
-  code=$(awk '/^### Script-Fu/ {f = 1} f && /^```scheme/ {c = 1; next}
-              c && /^```/ {exit} c' "$ROOT$SRC/README.md" |
+  code=$(awk '/^### / {f = /^### Script-Fu/} f && /^```scheme/ {c = 1; next}
+              c && /^```/ {c = 0; next} c' "$ROOT$SRC/README.md" |
     sed -e 's/;.*$//' -e "s#/models/stable-diffusion-v1-5#$MODEL#g" \
         -e "s#/models/LinFusion-1-5#$MODEL/linfusion#g" \
+        -e "s#/models/control_v11p_sd15_canny#$MODEL/controlnet#g" \
+        -e "s#/models/IP-Adapter/models#$MODEL/ip_adapter/models#g" \
         -e "s#/tmp/lighthouse.png#$W/readme.png#g")
   if [ -z "$code" ]; then
     result "$1" FAILED "no Script-Fu block under '### Script-Fu' in README.md"
@@ -163,9 +260,9 @@ test_readme () {
     $code
     (display \"LF-OK readme layers \")
     (display (vector-length (car (gimp-image-get-layers img)))) (newline)))"
-  if [ "$RC" = 0 ] && grep -q '^LF-OK readme layers 3' "$ROOT$W/gimp.log" \
+  if [ "$RC" = 0 ] && grep -q '^LF-OK readme layers 5' "$ROOT$W/gimp.log" \
      && [ -s "$ROOT$W/readme.png" ]; then
-    result "$1" ok "3 examples; 2 new layers and a saved PNG"
+    result "$1" ok "5 examples; 4 new layers and a saved PNG"
   else
     result "$1" FAILED "$(why)"
     keep "$1"

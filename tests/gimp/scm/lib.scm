@@ -46,3 +46,17 @@
     (gimp-image-delete img)))
 
 (define (lf-ok name) (display (string-append "LF-OK " name)) (newline))
+
+; Whether the string HAY contains NEEDLE.
+(define (lf-contains? hay needle)
+  (let ((n (string-length needle)) (h (string-length hay)))
+    (let loop ((i 0))
+      (cond ((> (+ i n) h) #f)
+            ((string=? (substring hay i (+ i n)) needle) #t)
+            (else (loop (+ i 1)))))))
+
+; Checks that LAYER's linfusion-parameters parasite (a list: name, flags,
+; text) contains NEEDLE.
+(define (lf-check-parameters layer needle)
+  (let ((text (caddr (car (gimp-item-get-parasite layer "linfusion-parameters")))))
+    (lf-assert (lf-contains? text needle) "the parameters lack" needle text)))
