@@ -80,7 +80,7 @@ typedef struct
   const LfTensor *down_residuals; /* n_down_residuals, (B, C_i, h_i, w_i) */
   int             n_down_residuals;
   const LfTensor *mid_residual; /* (B, C_mid, h_mid, w_mid) */
-  /* IP-Adapter (lf_unet_mount_ip_adapter): image tokens (B, T, D_ip) for
+  /* IP-Adapter (lf_ip_adapter_mount): image tokens (B, T, D_ip) for
    * the decoupled cross-attention, weighted by @ip_scale; NULL for none. */
   const LfTensor *ip_tokens;
   float           ip_scale;
