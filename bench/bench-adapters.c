@@ -225,6 +225,7 @@ time_preprocessors (int64_t size)
           2, size, size, &error);
 
       die_on (error);
+      g_assert (out != NULL);
       printf ("preprocess %-5s %lld²: %.2f s\n",
               lf_control_preprocess_to_string ((LfControlPreprocess)k),
               (long long)size, (g_get_monotonic_time () - t0) / 1e6);
