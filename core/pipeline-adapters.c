@@ -16,7 +16,8 @@
 #include "image-ops.h"
 #include "pipeline-private.h"
 
-#define MAX_RESIDUALS 64
+/* LF_UNET_MAX_SKIPS: a UNet of 8 levels of 8 layers */
+#define MAX_RESIDUALS 80
 
 gboolean
 pipeline_validate_adapters (const LfEngine  *e,
@@ -276,7 +277,13 @@ pipeline_unet (Generation     *g,
     {
       const int n = lf_controlnet_get_n_residuals (g->e->controlnet);
 
-      g_return_val_if_fail (n <= MAX_RESIDUALS, FALSE);
+      if (n > MAX_RESIDUALS)
+        {
+          g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED,
+                       _ ("A ControlNet with %d residuals is not supported"),
+                       n);
+          return FALSE;
+        }
       for (int i = 0; ok && i <= n; i++)
         {
           int64_t shape[4];
