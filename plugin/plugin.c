@@ -82,10 +82,15 @@ generate (gboolean          ui,
           GError          **error)
 {
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  const LfJob job = { settings->model,         settings->linfusion,
-                      settings->controlnet,    settings->ip_adapter,
-                      settings->image_encoder, request,
-                      _ ("LinFusion"),         ui };
+  const LfJob job = { settings->model,
+                      settings->linfusion,
+                      settings->controlnet,
+                      settings->control_linfusion,
+                      settings->ip_adapter,
+                      settings->image_encoder,
+                      request,
+                      _ ("LinFusion"),
+                      ui };
 
   if (lf_worker_run (&job, sink, cancel, error))
     return GIMP_PDB_SUCCESS;

@@ -106,6 +106,22 @@ add_adapter_arguments (GimpProcedure *procedure)
   gimp_procedure_add_double_argument (procedure, "canny-high", _ ("Canny high"),
                                       _ ("Canny's upper threshold"), 0.0,
                                       2040.0, 200.0, G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (
+      procedure, "tile-rate", _ ("Tile rate"),
+      _ ("How much the tile preprocessor reduces the layer (below 1.1: not "
+         "at all)"),
+      1.0, 64.0, 2.0, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (
+      procedure, "control-guess-mode", _ ("Guess mode"),
+      _ ("The ControlNet guides the prompt's half of the guidance only, "
+         "weakest in the shallow layers (diffusers guess_mode)"),
+      FALSE, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (
+      procedure, "control-linfusion", _ ("LinFusion on the ControlNet"),
+      _ ("Mount the LinFusion modules on the ControlNet's self-attention too: "
+         "an approximation, for canvases whose ControlNet attention would "
+         "not fit; needs linfusion"),
+      FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_file_argument (
       procedure, "ip-adapter", _ ("IP-Adapter mode_l"),
       _ ("IP-Adapter file (.safetensors); needs ip-adapter-image or "

@@ -42,7 +42,9 @@ read_adapters (GimpProcedureConfig *config, LfSettings *s, GError **error)
                 "control-preprocess", &s->control_preprocess, "control-scale",
                 &s->control_scale, "control-start", &s->control_start,
                 "control-end", &s->control_end, "canny-low", &s->canny_low,
-                "canny-high", &s->canny_high, "ip-adapter-image", &s->ip_layer,
+                "canny-high", &s->canny_high, "tile-rate", &s->tile_rate,
+                "control-guess-mode", &s->guess_mode, "control-linfusion",
+                &s->control_linfusion, "ip-adapter-image", &s->ip_layer,
                 "ip-adapter-scale", &s->ip_scale, NULL);
   s->controlnet = file_path (config, "control-model");
   s->ip_adapter = file_path (config, "ip-adapter");
@@ -54,6 +56,9 @@ read_adapters (GimpProcedureConfig *config, LfSettings *s, GError **error)
   if (s->controlnet != NULL && s->control_layer == NULL)
     return invalid (error, _ ("A ControlNet needs a control layer (argument "
                               "“control-layer”)"));
+  if (s->control_linfusion && s->linfusion == NULL)
+    return invalid (error, _ ("LinFusion on the ControlNet needs a LinFusion "
+                              "folder (argument “linfusion”)"));
   if (s->ip_layer != NULL && s->ip_file != NULL)
     return invalid (error, _ ("Give the IP-Adapter's reference as a layer "
                               "(“ip-adapter-image”) or as a file "
@@ -157,6 +162,8 @@ lf_settings_to_request (const LfSettings *s, GError **error)
       lf_control_preprocess_from_string (s->control_preprocess, &pre);
       lf_request_set_control_preprocess (r, pre);
       lf_request_set_canny_thresholds (r, s->canny_low, s->canny_high);
+      lf_request_set_tile_rate (r, s->tile_rate);
+      lf_request_set_control_guess_mode (r, s->guess_mode);
       lf_request_set_control_scale (r, s->control_scale);
       lf_request_set_control_range (r, s->control_start, s->control_end);
     }
@@ -236,6 +243,12 @@ append_adapters (GString *t, const LfSettings *s)
           append_number (t, "Canny low", s->canny_low);
           append_number (t, "Canny high", s->canny_high);
         }
+      if (g_strcmp0 (s->control_preprocess, "tile") == 0)
+        append_number (t, "Tile rate", s->tile_rate);
+      if (s->guess_mode)
+        g_string_append (t, ", Guess mode: on");
+      if (s->control_linfusion)
+        g_string_append (t, ", ControlNet LinFusion: on");
     }
   if (s->ip_adapter != NULL)
     {

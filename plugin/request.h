@@ -28,10 +28,13 @@ typedef struct
   char         *control_preprocess; /* "none", "canny", "tile"         */
   gdouble       control_scale, control_start, control_end;
   gdouble       canny_low, canny_high;
-  char         *ip_adapter;    /* a path, or NULL                      */
-  char         *image_encoder; /* a path, or NULL: beside the adapter  */
-  GimpDrawable *ip_layer;      /* (owned) the reference, or NULL       */
-  char         *ip_file;       /* the reference as a path, or NULL     */
+  gdouble       tile_rate;
+  gboolean      guess_mode;
+  gboolean      control_linfusion; /* LinFusion on the ControlNet too */
+  char         *ip_adapter;        /* a path, or NULL                      */
+  char         *image_encoder;     /* a path, or NULL: beside the adapter  */
+  GimpDrawable *ip_layer;          /* (owned) the reference, or NULL       */
+  char         *ip_file;           /* the reference as a path, or NULL     */
   gdouble       ip_scale;
 } LfSettings;
 

@@ -226,6 +226,8 @@ worker_thread (gpointer data)
         && lf_engine_load_model (engine, w->job->model, NULL, &error)
         && (w->job->linfusion == NULL
             || lf_engine_load_linfusion (engine, w->job->linfusion, &error))
+        && (!w->job->control_linfusion
+            || lf_engine_set_controlnet_linfusion (engine, TRUE, &error))
         && (w->job->controlnet == NULL
             || lf_engine_load_controlnet (engine, w->job->controlnet, &error))
         && (w->job->ip_adapter == NULL

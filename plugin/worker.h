@@ -12,11 +12,12 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  const char      *model;         /* a diffusers folder or a checkpoint */
-  const char      *linfusion;     /* (nullable) a LinFusion folder      */
-  const char      *controlnet;    /* (nullable) a ControlNet           */
-  const char      *ip_adapter;    /* (nullable) an IP-Adapter file     */
-  const char      *image_encoder; /* (nullable) its image encoder      */
+  const char      *model;             /* a diffusers folder or a checkpoint */
+  const char      *linfusion;         /* (nullable) a LinFusion folder      */
+  const char      *controlnet;        /* (nullable) a ControlNet           */
+  gboolean         control_linfusion; /* LinFusion on it too           */
+  const char      *ip_adapter;        /* (nullable) an IP-Adapter file     */
+  const char      *image_encoder;     /* (nullable) its image encoder      */
   const LfRequest *request;
   const char      *title;       /* of the run window                    */
   gboolean         interactive; /* run window, GTK events while running */

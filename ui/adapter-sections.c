@@ -68,7 +68,12 @@ generated_box (GimpProcedureDialog *dialog, const char *id, ...)
   for (const char *p = va_arg (args, const char *); p != NULL;
        p = va_arg (args, const char *))
     {
-      if (g_strcmp0 (p, "control-preprocess") != 0)
+      GParamSpec *pspec = g_object_class_find_property (
+          G_OBJECT_GET_CLASS (dialog_config (dialog)), p);
+
+      /* numbers as spin scales; choices and toggles as the dialog makes
+       * them */
+      if (pspec != NULL && G_IS_PARAM_SPEC_DOUBLE (pspec))
         gimp_procedure_dialog_get_spin_scale (dialog, p, 1.0);
       ids = g_list_append (ids, (gpointer)p);
     }
@@ -114,6 +119,8 @@ lf_controlnet_section_new (GimpProcedureDialog *dialog, GimpDrawable *drawable)
       = layer_combo (dialog, "control-layer", drawable, CONTROL_COMBO);
   GimpValueArray *canny = gimp_value_array_new_from_types (
       NULL, G_TYPE_STRING, "canny", G_TYPE_NONE);
+  GimpValueArray *tile = gimp_value_array_new_from_types (NULL, G_TYPE_STRING,
+                                                          "tile", G_TYPE_NONE);
 
   gtk_box_pack_start (GTK_BOX (vbox),
                       lf_model_chooser_new (dialog, "control-model",
@@ -124,12 +131,13 @@ lf_controlnet_section_new (GimpProcedureDialog *dialog, GimpDrawable *drawable)
   gtk_box_pack_start (GTK_BOX (vbox),
                       layer_row (dialog, "control-layer", combo), FALSE, FALSE,
                       0);
-  gtk_box_pack_start (GTK_BOX (hbox),
-                      generated_box (dialog, "controlnet-settings",
-                                     "control-preprocess", "canny-low",
-                                     "canny-high", "control-scale",
-                                     "control-start", "control-end", NULL),
-                      TRUE, TRUE, 0);
+  gtk_box_pack_start (
+      GTK_BOX (hbox),
+      generated_box (dialog, "controlnet-settings", "control-preprocess",
+                     "canny-low", "canny-high", "tile-rate", "control-scale",
+                     "control-start", "control-end", "control-guess-mode",
+                     "control-linfusion", NULL),
+      TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (hbox), lf_control_preview_new (config, combo),
                       FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), hbox, FALSE, FALSE, 0);
@@ -138,6 +146,8 @@ lf_controlnet_section_new (GimpProcedureDialog *dialog, GimpDrawable *drawable)
   gimp_procedure_dialog_set_sensitive_if_in (
       dialog, "canny-high", NULL, "control-preprocess",
       gimp_value_array_copy (canny), TRUE);
+  gimp_procedure_dialog_set_sensitive_if_in (dialog, "tile-rate", NULL,
+                                             "control-preprocess", tile, TRUE);
   return expander (_ ("ControlNet"), vbox, has_file (config, "control-model"));
 }
 

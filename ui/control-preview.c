@@ -97,7 +97,7 @@ update (gpointer data)
   guint8             *out = NULL;
   GimpDrawable       *drawable = NULL;
   LfControlPreprocess kind = LF_CONTROL_PREPROCESS_NONE;
-  gdouble             low, high;
+  gdouble             low, high, rate;
   gint                id, tw = 0, th = 0, pw, ph;
 
   p->timeout = 0;
@@ -109,12 +109,11 @@ update (gpointer data)
       return G_SOURCE_REMOVE;
     }
   g_object_get (p->config, "control-preprocess", &preprocess, "canny-low", &low,
-                "canny-high", &high, NULL);
+                "canny-high", &high, "tile-rate", &rate, NULL);
   lf_control_preprocess_from_string (preprocess, &kind);
   preview_size (p->config, &pw, &ph);
-  /* the engine's tile rate, which the plug-in does not change */
   out = lf_control_image_prepare (rgb, tw, th, (size_t)tw * 3, kind, low, high,
-                                  2.0, pw, ph, &error);
+                                  rate, pw, ph, &error);
   show (p, out, pw, ph,
         out != NULL ? _ ("What the ControlNet sees, scaled down")
                     : error->message);
@@ -135,7 +134,8 @@ on_config_notify (GimpProcedureConfig *config,
                   GtkWidget           *image)
 {
   static const char *const inputs[]
-      = { "control-preprocess", "canny-low", "canny-high", "width", "height" };
+      = { "control-preprocess", "canny-low", "canny-high",
+          "tile-rate",          "width",     "height" };
 
   (void)config;
   for (gsize i = 0; i < G_N_ELEMENTS (inputs); i++)

@@ -93,26 +93,43 @@ test_bad_model () {
 # controlnet: a PNG loaded as an image is the control layer; the new layer
 # equals the CLI's --control-image run on that PNG.  Settings both front ends
 # name alike are in s, the differently named ones are given to each.
-test_controlnet () {
-  local s=(prompt "a tower" model "$MODEL" linfusion "$MODEL/linfusion" width 64
-           height 96 steps 3 seed 11 sampler ddim control-scale 0.8 control-end 0.9
-           control-preprocess canny canny-low 50 canny-high 150)
-  new_work "$1"
-  in_env python3 "$SRC/tests/gimp/pattern.py" 40 80 8 "$W/control.png"
+# One control run: GIMP with the PNG's layer as control layer, then the CLI
+# with the same settings (@flag: a boolean argument / option without value).
+controlnet_run () {                        # controlnet_run NAME KEY VALUE...
+  local name=$1
+  shift
   batch "(begin $(loads controlnet) (lf-test-controlnet (lambda (img drawables control)
     (plug-in-linfusion-generate #:run-mode RUN-NONINTERACTIVE #:image img
-      #:drawables drawables #:control-layer control$(scm_args "${s[@]}" \
-      control-model "$MODEL/controlnet"))) 64 96 \"${s[1]}\"
-    \"$W/control.png\" \"$W/gimp.png\"))"
+      #:drawables drawables #:control-layer control$(scm_args "$@" \
+      control-model "$MODEL/controlnet"))) 64 96 \"$2\"
+    \"$W/control.png\" \"$W/gimp-$name.png\"))"
   if [ "$RC" != 0 ] || ! grep -q '^LF-OK controlnet' "$ROOT$W/gimp.log"; then
-    result "$1" FAILED "$(why)"
-  elif ! cli "$W/cli.png" "${s[@]}" controlnet "$MODEL/controlnet" \
+    echo "$name: $(why)"
+  elif ! cli "$W/cli-$name.png" "$@" controlnet "$MODEL/controlnet" \
          control-image "$W/control.png"; then
-    result "$1" FAILED "the CLI failed: $(tail -n 1 "$ROOT$W/cli.log")"
-  elif ! pngdiff "$W/gimp.png" "$W/cli.png" --at-most 0; then
-    result "$1" FAILED "pixels differ from the CLI's: $(tail -n 1 "$ROOT$W/check.log")"
+    echo "$name: the CLI failed: $(tail -n 1 "$ROOT$W/cli.log")"
+  elif ! pngdiff "$W/gimp-$name.png" "$W/cli-$name.png" --at-most 0; then
+    echo "$name: pixels differ from the CLI's: $(tail -n 1 "$ROOT$W/check.log")"
+  fi
+}
+
+# controlnet: a loaded PNG's layer guides the ControlNet (Canny; then tile
+# with guess mode and LinFusion on the ControlNet); both runs equal the
+# CLI's --control-image runs on the same PNG.
+test_controlnet () {
+  local s=(prompt "a tower" model "$MODEL" linfusion "$MODEL/linfusion" width 64
+           height 96 steps 3 seed 11 sampler ddim control-scale 0.8) problem
+  new_work "$1"
+  in_env python3 "$SRC/tests/gimp/pattern.py" 40 80 8 "$W/control.png"
+  problem=$(controlnet_run canny "${s[@]}" control-end 0.9 \
+             control-preprocess canny canny-low 50 canny-high 150)
+  [ -n "$problem" ] ||
+    problem=$(controlnet_run tile "${s[@]}" control-preprocess tile \
+               tile-rate 3 control-guess-mode @flag control-linfusion @flag)
+  if [ -n "$problem" ]; then
+    result "$1" FAILED "$problem"
   else
-    result "$1" ok "$(tail -n 1 "$ROOT$W/check.log" | cut -d' ' -f1-3) vs the CLI"
+    result "$1" ok "canny and tile+guess+LinFusion: $(tail -n 1 "$ROOT$W/check.log" | cut -d' ' -f1-3) vs the CLI"
   fi
 }
 
@@ -152,6 +169,7 @@ test_adapter_args () {
     "ip-adapter $ip ip-adapter-image LAYER ip-adapter-file /tmp/ref.png|not both"
     "ip-adapter-image LAYER|“ip-adapter”"
     "control-layer LAYER control-model $MODEL/controlnet control-start 0.7 control-end 0.5|0.7 and 0.5"
+    "control-layer LAYER control-model $MODEL/controlnet control-linfusion TRUE|(argument “linfusion”)"
   )
   local c args needle bad="" n=0 msg a
   for c in "${cases[@]}"; do
@@ -160,6 +178,7 @@ test_adapter_args () {
     local scm=""
     for a in $args; do
       if [ "$a" = LAYER ]; then scm+=" layer"
+      elif [ "$a" = TRUE ]; then scm+=" TRUE"
       elif [[ $a =~ ^[a-z-]+$ ]]; then scm+=" #:$a"
       elif [[ $a =~ ^[0-9.]+$ ]]; then scm+=" $a"
       else scm+=" \"$a\""; fi
