@@ -380,3 +380,27 @@ lf_test_write_ldm_checkpoint (const char *folder, const char *out_path)
   g_file_set_contents (out_path, data, size, &error);
   g_assert_no_error (error);
 }
+
+const LfStTensor *
+lf_test_ref_f32 (LfSafetensors *st, const char *name)
+{
+  const LfStTensor *t = lf_safetensors_lookup (st, name);
+
+  if (t == NULL)
+    g_error ("no tensor %s", name);
+  g_assert_cmpint (t->dtype, ==, LF_ST_F32);
+  return t;
+}
+
+double *
+lf_test_ref_f64 (LfSafetensors *st, const char *name, int64_t *n)
+{
+  const LfStTensor *t = lf_test_ref_f32 (st, name);
+  double           *out;
+
+  *n = lf_st_tensor_numel (t);
+  out = g_new (double, *n);
+  for (int64_t i = 0; i < *n; i++)
+    out[i] = ((const float *)t->data)[i];
+  return out;
+}

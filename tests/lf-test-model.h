@@ -10,6 +10,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "safetensors.h"
+
 G_BEGIN_DECLS
 
 typedef struct _LfTestSt LfTestSt;
@@ -47,6 +49,12 @@ char *lf_test_ldm_key (const char *component,
  * vae and text_encoder (VAE attention weights stored as 1×1 convs, plus
  * one EMA key and one unknown key) and writes it to @out_path. */
 void lf_test_write_ldm_checkpoint (const char *folder, const char *out_path);
+
+/* Fixture tensor @name of @st, which must exist and be f32 (else the test
+ * fails). */
+const LfStTensor *lf_test_ref_f32 (LfSafetensors *st, const char *name);
+/* The same converted to double (g_free), its element count in @n. */
+double *lf_test_ref_f64 (LfSafetensors *st, const char *name, int64_t *n);
 
 G_END_DECLS
 

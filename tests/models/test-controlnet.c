@@ -41,30 +41,21 @@ typedef struct
   LfTensor mid;
 } Residuals;
 
-static const LfStTensor *
-ref_tensor (LfSafetensors *st, const char *name)
-{
-  const LfStTensor *t = lf_safetensors_lookup (st, name);
-
-  g_assert_nonnull (t);
-  g_assert_cmpint (t->dtype, ==, LF_ST_F32);
-  return t;
-}
-
 static LfTensor
 ref_view (LfSafetensors *st, const char *name)
 {
   g_autoptr (GError) error = NULL;
   LfTensor t;
 
-  g_assert_true (lf_st_tensor_view (st, ref_tensor (st, name), &t, &error));
+  g_assert_true (
+      lf_st_tensor_view (st, lf_test_ref_f32 (st, name), &t, &error));
   return t;
 }
 
 static void
 assert_matches (LfSafetensors *st, const char *name, const LfTensor *got)
 {
-  const LfStTensor  *t = ref_tensor (st, name);
+  const LfStTensor  *t = lf_test_ref_f32 (st, name);
   const int64_t      n = lf_st_tensor_numel (t);
   g_autofree double *want = lf_test_alloc_f64 (n);
 

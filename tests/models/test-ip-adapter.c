@@ -32,37 +32,13 @@ typedef struct
   LfTensor       sample, context, pixels;
 } Fixture;
 
-static const LfStTensor *
-ref_tensor (LfSafetensors *st, const char *name)
-{
-  const LfStTensor *t = lf_safetensors_lookup (st, name);
-
-  if (t == NULL)
-    g_error ("no tensor %s", name);
-  g_assert_cmpint (t->dtype, ==, LF_ST_F32);
-  return t;
-}
-
-static double *
-ref_f64 (LfSafetensors *st, const char *name, int64_t *n)
-{
-  const LfStTensor *t = ref_tensor (st, name);
-  double           *out;
-
-  *n = lf_st_tensor_numel (t);
-  out = lf_test_alloc_f64 (*n);
-  for (int64_t i = 0; i < *n; i++)
-    out[i] = ((const float *)t->data)[i];
-  return out;
-}
-
 static void
 check_close (LfSafetensors *st, const char *name, const float *got, int64_t n)
 {
   g_autofree double *ref = NULL;
   int64_t            n_ref;
 
-  ref = ref_f64 (st, name, &n_ref);
+  ref = lf_test_ref_f64 (st, name, &n_ref);
   g_assert_cmpint (n, ==, n_ref);
   lf_test_assert_close_scaled (name, got, ref, n, RTOL);
 }
@@ -73,7 +49,8 @@ view (LfSafetensors *st, const char *name)
   g_autoptr (GError) error = NULL;
   LfTensor t;
 
-  g_assert_true (lf_st_tensor_view (st, ref_tensor (st, name), &t, &error));
+  g_assert_true (
+      lf_st_tensor_view (st, lf_test_ref_f32 (st, name), &t, &error));
   g_assert_no_error (error);
   return t;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "diffusers-folder.h"
+#include "lf-test-model.h"
 #include "lf-test.h"
 #include "safetensors.h"
 #include "unet-private.h"
@@ -26,21 +27,6 @@ typedef struct
   double        *y_orig;
   int64_t        B, N, C;
 } Fixture;
-
-static double *
-ref_f64 (LfSafetensors *st, const char *name, int64_t *n)
-{
-  const LfStTensor *t = lf_safetensors_lookup (st, name);
-  double           *out;
-
-  g_assert_nonnull (t);
-  g_assert_cmpint (t->dtype, ==, LF_ST_F32);
-  *n = lf_st_tensor_numel (t);
-  out = lf_test_alloc_f64 (*n);
-  for (int64_t i = 0; i < *n; i++)
-    out[i] = ((const float *)t->data)[i];
-  return out;
-}
 
 static gboolean
 fixture_open (Fixture *f, const char *folder)
@@ -120,7 +106,7 @@ check_linfusion (Fixture *f, const LinfusionModule *m, int64_t chunk)
   lf_linfusion_forward (f->ops, m, &x, &s, &yt, FALSE);
   lf_test_assert_ops_ok (f->ops);
   if (f->y_lin == NULL)
-    f->y_lin = ref_f64 (f->ref, "y_linfusion", &n_ref);
+    f->y_lin = lf_test_ref_f64 (f->ref, "y_linfusion", &n_ref);
   lf_test_assert_close_scaled ("y_linfusion", y, f->y_lin, n, RTOL);
 
   /* Accumulating (the block's residual) adds the output onto y; x was
@@ -199,7 +185,7 @@ test_softmax_attn1 (void)
                             &yt, FALSE);
   }
   lf_test_assert_ops_ok (f.ops);
-  f.y_orig = ref_f64 (f.ref, "y_orig", &n_ref);
+  f.y_orig = lf_test_ref_f64 (f.ref, "y_orig", &n_ref);
   g_assert_cmpint (n_ref, ==, f.B * f.N * f.C);
   lf_test_assert_close_scaled ("y_orig", y, f.y_orig, n_ref, RTOL);
   scratch_free (&s);

@@ -29,29 +29,6 @@ typedef struct
   LfUnet        *unet;
 } Fixture;
 
-static const LfStTensor *
-ref_tensor (LfSafetensors *st, const char *name)
-{
-  const LfStTensor *t = lf_safetensors_lookup (st, name);
-
-  g_assert_nonnull (t);
-  g_assert_cmpint (t->dtype, ==, LF_ST_F32);
-  return t;
-}
-
-static double *
-ref_f64 (LfSafetensors *st, const char *name, int64_t *n)
-{
-  const LfStTensor *t = ref_tensor (st, name);
-  double           *out;
-
-  *n = lf_st_tensor_numel (t);
-  out = lf_test_alloc_f64 (*n);
-  for (int64_t i = 0; i < *n; i++)
-    out[i] = ((const float *)t->data)[i];
-  return out;
-}
-
 static gboolean
 fixture_open (Fixture *f)
 {
@@ -119,7 +96,7 @@ debug_hook (const char *name, const LfTensor *t, gpointer user_data)
 
   if (lf_safetensors_lookup (dc->debug, key) == NULL)
     return;
-  ref = ref_f64 (dc->debug, key, &n);
+  ref = lf_test_ref_f64 (dc->debug, key, &n);
   g_assert_cmpint (n, ==, lf_tensor_numel (t));
   g_assert_true (lf_tensor_is_contiguous (t));
   lf_test_assert_close_scaled (key, t->data, ref, n, RTOL);
@@ -134,8 +111,8 @@ forward_and_check (Fixture     *f,
                    const char  *expected,
                    DebugCheck  *dc)
 {
-  const LfStTensor *s = ref_tensor (f->ref, "sample");
-  const LfStTensor *c = ref_tensor (f->ref, "encoder_hidden_states");
+  const LfStTensor *s = lf_test_ref_f32 (f->ref, "sample");
+  const LfStTensor *c = lf_test_ref_f32 (f->ref, "encoder_hidden_states");
   g_autoptr (GError) error = NULL;
   g_autoptr (LfArena) arena = NULL;
   g_autofree float  *y = NULL;
@@ -161,7 +138,7 @@ forward_and_check (Fixture     *f,
   /* The plan is what the forward used, not a loose bound. */
   g_assert_cmpuint (lf_arena_peak (arena), ==, plan);
   g_assert_cmpuint (lf_arena_used (arena), ==, 0);
-  ref = ref_f64 (f->ref, expected, &n);
+  ref = lf_test_ref_f64 (f->ref, expected, &n);
   g_assert_cmpint (n, ==, lf_tensor_numel (&out));
   lf_test_assert_close_scaled (expected, y, ref, n, RTOL);
 }
@@ -205,7 +182,7 @@ test_linfusion (void)
   g_assert_cmpint (dc.n_checked, ==, 23);
 
   /* One timestep per batch element. */
-  ts = ref_tensor (f.ref, "timesteps_per_sample");
+  ts = lf_test_ref_f32 (f.ref, "timesteps_per_sample");
   g_assert_cmpint (ts->shape[0], ==, 2);
   forward_and_check (&f, ts->data, "noise_pred_linfusion_t", NULL);
 
@@ -460,8 +437,8 @@ test_plan (void)
                          / lf_unet_plan (f.unet, 2, 256, 256, 77),
                      <=, 4.01);
   {
-    const LfStTensor *s = ref_tensor (f.ref, "sample");
-    const LfStTensor *c = ref_tensor (f.ref, "encoder_hidden_states");
+    const LfStTensor *s = lf_test_ref_f32 (f.ref, "sample");
+    const LfStTensor *c = lf_test_ref_f32 (f.ref, "encoder_hidden_states");
     g_autoptr (LfArena) arena = lf_arena_new (small - 64, &error);
     const float t[2] = { 1.0f, 1.0f };
     float       y[2 * 4 * 16 * 8];

@@ -19,7 +19,6 @@ Usage: /opt/lfref/bin/python tests/tools/make-controlnet-fixture.py [CONFORMANCE
 import json
 import os
 import shutil
-import struct
 import sys
 
 import numpy as np
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 from diffusers import (ControlNetModel, DDIMScheduler,
                        StableDiffusionControlNetPipeline, UNet2DConditionModel)
 from PIL import Image
+from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file, save_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,20 +39,9 @@ VERSIONS = f"torch {torch.__version__}, diffusers 0.30.3"
 
 
 def write(path, tensors, meta):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
-        dt = {np.dtype("float32"): "F32", np.dtype("uint8"): "U8"}[a.dtype]
-        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dt, "shape": list(a.shape),
-                        "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = meta
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    """float32 / uint8 arrays with the call in __metadata__ (str → str)."""
+    save_numpy({k: np.ascontiguousarray(v) for k, v in tensors.items()}, path,
+               metadata={k: str(v) for k, v in meta.items()})
 
 
 class LinFusionAttention(torch.nn.Module):
